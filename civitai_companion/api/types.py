@@ -1,0 +1,464 @@
+"""Typed, tolerant views of Civitai's JSON.
+
+Civitai adds fields, model types and base models every month and has changed shapes over the years
+(``allowCommercialUse`` as a string, a Postgres array string or a JSON array; NSFW levels as words or bit
+flags; null stats). Parsing therefore never raises on a field: a value of the wrong type becomes ``None``,
+unknown enum values are kept as plain strings, and every object keeps its ``raw`` dict for sidecars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Iterable, TypeVar
+
+T = TypeVar("T")
+
+# Older APIs said "None/Soft/Mature/X"; today NSFW levels are bit flags.
+NSFW_WORDS = {"none": 1, "soft": 2, "mature": 4, "x": 8, "xxx": 16, "blocked": 32}
+NSFW_NAMES = {1: "PG", 2: "PG13", 4: "R", 8: "X", 16: "XXX", 32: "Blocked"}
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _strs(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    if not isinstance(value, list):
+        return []
+    out = []
+    for item in value:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name"), str):  # tags were objects in 2023
+            out.append(item["name"])
+    return out
+
+
+def _objects(value: Any, cls: Any) -> list:
+    return [cls.from_api(item) for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def nsfw_level(value: Any) -> int | None:
+    """A numeric NSFW level from either today's bit flags or the old words ("None", "Soft", ...)."""
+    if isinstance(value, str):
+        word = NSFW_WORDS.get(value.strip().lower())
+        return word if word is not None else _int(value)
+    return _int(value)
+
+
+def commercial_use(value: Any) -> list[str]:
+    """``allowCommercialUse`` as a list, whether it came as "Rent", "{Image,Rent}" or ["Image", "Rent"]."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{") and text.endswith("}"):
+            return [part.strip().strip('"') for part in text[1:-1].split(",") if part.strip()]
+        return [text] if text else []
+    return []
+
+
+@dataclass
+class Stats:
+    """Counters; any may be None (creators can hide metrics)."""
+
+    download_count: int | None = None
+    thumbs_up_count: int | None = None
+    thumbs_down_count: int | None = None
+    favorite_count: int | None = None
+    comment_count: int | None = None
+    rating: float | None = None
+    rating_count: int | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "Stats":
+        d = _dict(data)
+        return cls(
+            download_count=_int(d.get("downloadCount")),
+            thumbs_up_count=_int(d.get("thumbsUpCount")),
+            thumbs_down_count=_int(d.get("thumbsDownCount")),
+            favorite_count=_int(d.get("favoriteCount")),
+            comment_count=_int(d.get("commentCount")),
+            rating=_float(d.get("rating")),
+            rating_count=_int(d.get("ratingCount")),
+            raw=d,
+        )
+
+
+@dataclass
+class Creator:
+    username: str | None = None
+    image: str | None = None
+    model_count: int | None = None
+    link: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "Creator":
+        d = _dict(data)
+        return cls(_str(d.get("username")), _str(d.get("image")), _int(d.get("modelCount")), _str(d.get("link")), d)
+
+
+@dataclass
+class Tag:
+    name: str | None = None
+    model_count: int | None = None
+    link: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "Tag":
+        d = _dict(data)
+        return cls(_str(d.get("name")), _int(d.get("modelCount")), _str(d.get("link")), d)
+
+
+@dataclass
+class FileMetadata:
+    format: str | None = None
+    size: str | None = None
+    fp: str | None = None
+    quant_type: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> "FileMetadata":
+        d = _dict(data)
+        return cls(_str(d.get("format")), _str(d.get("size")), _str(d.get("fp")), _str(d.get("quantType")))
+
+
+@dataclass
+class ModelFile:
+    id: int | None = None
+    name: str | None = None
+    size_kb: float | None = None
+    type: str | None = None
+    metadata: FileMetadata = field(default_factory=FileMetadata)
+    hashes: dict[str, str] = field(default_factory=dict)
+    download_url: str | None = None
+    primary: bool | None = None  # omitted on non-primary files in list responses
+    pickle_scan_result: str | None = None
+    virus_scan_result: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "ModelFile":
+        d = _dict(data)
+        hashes = {k: v.upper() for k, v in _dict(d.get("hashes")).items() if isinstance(k, str) and isinstance(v, str)}
+        return cls(
+            id=_int(d.get("id")),
+            name=_str(d.get("name")),
+            size_kb=_float(d.get("sizeKB")),
+            type=_str(d.get("type")),
+            metadata=FileMetadata.from_api(d.get("metadata")),
+            hashes=hashes,
+            download_url=_str(d.get("downloadUrl")),
+            primary=_bool(d.get("primary")),
+            pickle_scan_result=_str(d.get("pickleScanResult")),
+            virus_scan_result=_str(d.get("virusScanResult")),
+            raw=d,
+        )
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("SHA256")
+
+    @property
+    def size_bytes(self) -> int | None:
+        """Approximate size: Civitai only gives KB as a float (exact enough to check a download's length
+        within a KB; the SHA-256 is what proves it)."""
+        return None if self.size_kb is None else int(round(self.size_kb * 1024))
+
+
+@dataclass
+class Image:
+    id: int | None = None
+    url: str | None = None
+    type: str | None = None
+    nsfw_level: int | None = None
+    nsfw: bool | None = None
+    width: int | None = None
+    height: int | None = None
+    hash: str | None = None
+    meta: dict | None = None
+    created_at: str | None = None
+    post_id: int | None = None
+    username: str | None = None
+    base_model: str | None = None
+    stats: Stats = field(default_factory=Stats)
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "Image":
+        d = _dict(data)
+        return cls(
+            id=_int(d.get("id")),
+            url=_str(d.get("url")),
+            type=_str(d.get("type")),
+            # 2023 images had only "nsfw": "None"/"Soft"/"Mature"/"X"; today "nsfwLevel" is a bit flag.
+            nsfw_level=nsfw_level(d.get("nsfwLevel")) or (nsfw_level(d["nsfw"]) if isinstance(d.get("nsfw"), str) else None),
+            nsfw=_bool(d.get("nsfw")) if not isinstance(d.get("nsfw"), str) else d.get("nsfw") not in ("None", ""),
+            width=_int(d.get("width")),
+            height=_int(d.get("height")),
+            hash=_str(d.get("hash")),
+            meta=d.get("meta") if isinstance(d.get("meta"), dict) else None,
+            created_at=_str(d.get("createdAt")),
+            post_id=_int(d.get("postId")),
+            username=_str(d.get("username")),
+            base_model=_str(d.get("baseModel")),
+            stats=Stats.from_api(d.get("stats")),
+            raw=d,
+        )
+
+    @property
+    def is_video(self) -> bool:
+        if (self.type or "").lower() == "video":
+            return True
+        path = (self.url or "").split("?", 1)[0].lower()
+        return path.endswith((".mp4", ".webm", ".mov", ".m4v"))
+
+
+@dataclass
+class VersionModel:
+    """The short ``model`` object inside a /model-versions answer."""
+
+    name: str | None = None
+    type: str | None = None
+    nsfw: bool | None = None
+    poi: bool | None = None
+    mode: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> "VersionModel":
+        d = _dict(data)
+        return cls(_str(d.get("name")), _str(d.get("type")), _bool(d.get("nsfw")), _bool(d.get("poi")), _str(d.get("mode")))
+
+
+@dataclass
+class ModelVersion:
+    id: int | None = None
+    model_id: int | None = None
+    index: int | None = None
+    name: str | None = None
+    base_model: str | None = None
+    base_model_type: str | None = None
+    created_at: str | None = None
+    published_at: str | None = None
+    availability: str | None = None
+    nsfw_level: int | None = None
+    description: str | None = None
+    trained_words: list[str] = field(default_factory=list)
+    air: str | None = None
+    stats: Stats = field(default_factory=Stats)
+    model: VersionModel = field(default_factory=VersionModel)
+    files: list[ModelFile] = field(default_factory=list)
+    images: list[Image] = field(default_factory=list)
+    download_url: str | None = None
+    early_access_ends_at: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "ModelVersion":
+        d = _dict(data)
+        paid = _dict(d.get("paidAccess"))
+        ends = _str(d.get("earlyAccessEndsAt")) or _str(paid.get("endsAt"))
+        return cls(
+            id=_int(d.get("id")),
+            model_id=_int(d.get("modelId")),
+            index=_int(d.get("index")),
+            name=_str(d.get("name")),
+            base_model=_str(d.get("baseModel")),
+            base_model_type=_str(d.get("baseModelType")),
+            created_at=_str(d.get("createdAt")),
+            published_at=_str(d.get("publishedAt")),
+            availability=_str(d.get("availability")),
+            nsfw_level=nsfw_level(d.get("nsfwLevel")),
+            description=_str(d.get("description")),
+            trained_words=[w.strip() for w in _strs(d.get("trainedWords")) if w.strip()],
+            air=_str(d.get("air")),
+            stats=Stats.from_api(d.get("stats")),
+            model=VersionModel.from_api(d.get("model")),
+            files=_objects(d.get("files"), ModelFile),
+            images=_objects(d.get("images"), Image),
+            download_url=_str(d.get("downloadUrl")),
+            early_access_ends_at=ends,
+            raw=d,
+        )
+
+    @property
+    def is_early_access(self) -> bool:
+        return bool(self.early_access_ends_at) or bool(_dict(self.raw.get("paidAccess")))
+
+    def primary_file(self) -> ModelFile | None:
+        """The primary file, else the first model-type file, else the first file."""
+        for f in self.files:
+            if f.primary:
+                return f
+        for f in self.files:
+            if (f.type or "").lower() == "model":
+                return f
+        return self.files[0] if self.files else None
+
+    def file_by_sha256(self, sha256: str) -> ModelFile | None:
+        wanted = (sha256 or "").upper()
+        return next((f for f in self.files if f.sha256 == wanted), None)
+
+
+@dataclass
+class Model:
+    id: int | None = None
+    name: str | None = None
+    description: str | None = None
+    type: str | None = None
+    nsfw: bool | None = None
+    nsfw_level: int | None = None
+    poi: bool | None = None
+    minor: bool | None = None
+    sfw_only: bool | None = None
+    mode: str | None = None
+    availability: str | None = None
+    user_id: int | None = None
+    base_models: list[str] = field(default_factory=list)
+    allow_no_credit: bool | None = None
+    allow_commercial_use: list[str] = field(default_factory=list)
+    allow_derivatives: bool | None = None
+    allow_different_license: bool | None = None
+    stats: Stats = field(default_factory=Stats)
+    creator: Creator | None = None
+    tags: list[str] = field(default_factory=list)
+    model_versions: list[ModelVersion] = field(default_factory=list)
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "Model":
+        d = _dict(data)
+        versions = _objects(d.get("modelVersions"), ModelVersion)
+        model_id = _int(d.get("id"))
+        for v in versions:  # list items do not repeat the model id inside each version
+            if v.model_id is None:
+                v.model_id = model_id
+        return cls(
+            id=model_id,
+            name=_str(d.get("name")),
+            description=_str(d.get("description")),
+            type=_str(d.get("type")),
+            nsfw=_bool(d.get("nsfw")),
+            nsfw_level=nsfw_level(d.get("nsfwLevel")),
+            poi=_bool(d.get("poi")),
+            minor=_bool(d.get("minor")),
+            sfw_only=_bool(d.get("sfwOnly")),
+            mode=_str(d.get("mode")),
+            availability=_str(d.get("availability")),
+            user_id=_int(d.get("userId")),
+            base_models=_strs(d.get("baseModels")) or sorted({v.base_model for v in versions if v.base_model}),
+            allow_no_credit=_bool(d.get("allowNoCredit")),
+            allow_commercial_use=commercial_use(d.get("allowCommercialUse")),
+            allow_derivatives=_bool(d.get("allowDerivatives")),
+            allow_different_license=_bool(d.get("allowDifferentLicense")),
+            stats=Stats.from_api(d.get("stats")),
+            creator=Creator.from_api(d["creator"]) if isinstance(d.get("creator"), dict) else None,
+            tags=_strs(d.get("tags")),
+            model_versions=versions,
+            raw=d,
+        )
+
+    @property
+    def latest_version(self) -> ModelVersion | None:
+        """Civitai lists versions newest first (index 0)."""
+        if not self.model_versions:
+            return None
+        indexed = [v for v in self.model_versions if v.index is not None]
+        return min(indexed, key=lambda v: v.index) if indexed else self.model_versions[0]
+
+
+@dataclass
+class HashMatch:
+    """One answer of POST /model-versions/by-hash/ids."""
+
+    model_version_id: int | None = None
+    model_id: int | None = None
+    hash: str | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any) -> "HashMatch":
+        d = _dict(data)
+        h = _str(d.get("hash"))
+        return cls(_int(d.get("modelVersionId")), _int(d.get("modelId")), h.upper() if h else None, d)
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list endpoint; ``next_cursor``/``next_page`` tell how to get the next."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    next_page: str | None = None
+    current_page: int | None = None
+    page_size: int | None = None
+    total_items: int | None = None
+    metadata: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, data: Any, item_cls: Any) -> "Page":
+        d = _dict(data)
+        meta = _dict(d.get("metadata"))
+        cursor = meta.get("nextCursor")
+        return cls(
+            items=_objects(d.get("items"), item_cls),
+            next_cursor=None if cursor in (None, "") or isinstance(cursor, bool) else str(cursor),
+            next_page=_str(meta.get("nextPage")) or None,
+            current_page=_int(meta.get("currentPage")),
+            page_size=_int(meta.get("pageSize")),
+            total_items=_int(meta.get("totalItems")),
+            metadata=meta,
+        )
+
+
+def parse_list(items: Iterable[Any], cls: Any) -> list:
+    return [cls.from_api(item) for item in items if isinstance(item, dict)]

@@ -1,0 +1,73 @@
+"""``civitai-companion``: the command line. Each command group lives in its own module with a
+``register(subparsers, common)`` function; this module only builds the parser and turns every failure
+into one line on stderr and a non-zero exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from .. import __version__
+
+# Command groups, in the order their commands appear in --help.
+COMMAND_MODULES = ("search", "library", "download")
+
+log = logging.getLogger("civitai_companion")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="civitai-companion",
+        description="Search Civitai, identify local model files by hash, and download verified files.",
+        epilog="Environment: CIVITAI_BASE_URL (default https://civitai.com), CIVITAI_API_TOKEN, "
+        "CIVITAI_COMPANION_HOME, CIVITAI_DISABLE_PROGRESS_BARS.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document to stdout")
+    common.add_argument("--base-url", metavar="URL", help="Civitai site to use (default: $CIVITAI_BASE_URL)")
+    common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(sub, common)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("civitai_companion")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(getattr(args, "verbose", 0))
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except (OSError, ValueError) as exc:  # CivitaiError is an OSError, BadRequest also a ValueError
+        print(f"error: {exc}", file=sys.stderr)
+        log.debug("details", exc_info=True)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
