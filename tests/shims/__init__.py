@@ -1,0 +1,43 @@
+"""Host shims for tests: fresh copies of ComfyUI's ``folder_paths`` and A1111's ``modules.*``.
+
+Load this file by path (it works with any pytest import mode) and call ``install_comfyui`` or
+``install_a1111`` with pytest's ``monkeypatch``: the shim modules are put into ``sys.modules`` for one
+test only, so code under test can ``import folder_paths`` / ``from modules import shared`` as in the host.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load(monkeypatch, name: str, path: Path, *, package: bool = False):
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[str(path.parent)] if package else None
+    )
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def install_comfyui(monkeypatch, base: str | os.PathLike):
+    """A fresh ``folder_paths`` for a ComfyUI living in ``base``; returns the module."""
+    module = _load(monkeypatch, "folder_paths", HERE / "folder_paths.py")
+    module.reset(base)
+    return module
+
+
+def install_a1111(monkeypatch, data_dir: str | os.PathLike, *, models_dir: str | os.PathLike | None = None):
+    """Fresh ``modules``, ``modules.paths``, ``modules.shared`` for a webui in ``data_dir``; returns (shared, paths)."""
+    package = _load(monkeypatch, "modules", HERE / "modules" / "__init__.py", package=True)
+    paths = _load(monkeypatch, "modules.paths", HERE / "modules" / "paths.py")
+    package.paths = paths
+    paths.reset(data_dir, models_dir=models_dir)
+    shared = _load(monkeypatch, "modules.shared", HERE / "modules" / "shared.py")
+    package.shared = shared
+    return shared, paths

@@ -1,0 +1,1 @@
+"""Test stand-in for AUTOMATIC1111/Forge's ``modules`` package (only what the extension touches)."""
