@@ -1,0 +1,463 @@
+"""The six hash kinds Civitai lists for a file, computed in one read pass.
+
+Civitai's ``files[].hashes`` keys, all upper-case hex: ``SHA256`` (whole file), ``AutoV2`` (its first 10
+characters), ``AutoV1`` (SHA-256 of the 64 KiB at offset 1 MiB, first 8; absent under 2 MiB), ``AutoV3``
+(safetensors only: SHA-256 of the bytes after the header, first 12), ``CRC32`` (IEEE, written
+little-endian) and ``BLAKE3``. Model files are gigabytes, so :func:`hash_file` reads each once into a
+reused buffer and feeds every kind from it, and :func:`hash_files` spreads a batch over threads (hashlib,
+zlib and blake3 release the GIL) and skips what a :class:`~.hash_cache.HashCache` knows. Heavy modules
+are imported on first use; nothing runs at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import stat
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from .hash_cache import HashCache
+
+log = logging.getLogger(__name__)
+
+ALL_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2", "AutoV3", "CRC32", "BLAKE3")
+MIB = 1024 * 1024
+AUTOV1_OFFSET = 0x100000
+AUTOV1_LENGTH = 0x10000
+AUTOV1_MIN_SIZE = 2 * MIB
+MAX_HEADER_SIZE = 100 * MIB
+DEFAULT_BUFFER_SIZE = 4 * MIB
+MIN_BUFFER_SIZE = 4096
+# Below this size a helper thread costs more than it saves.
+PIPELINE_MIN_SIZE = 32 * MIB
+# Relative CPU cost per byte, used to split the work of one file between hashing threads.
+_COST = {"sha256": 1.0, "autov3": 1.0, "crc32": 0.45, "blake3": 0.45, "autov1": 0.0}
+
+
+class HashCancelled(Exception):
+    """Hashing stopped because the caller's cancel event was set."""
+
+
+class HashError(OSError):
+    """A file could not be hashed (not a regular file, or it changed while being read)."""
+
+
+def normalize_kinds(kinds: str | Iterable[str]) -> tuple[str, ...]:
+    """Civitai's spelling of each requested kind, in :data:`ALL_KINDS` order (case-insensitive input)."""
+    by_lower = {k.lower(): k for k in ALL_KINDS}
+    unknown = [k for k in ([kinds] if isinstance(kinds, str) else kinds) if str(k).lower() not in by_lower]
+    if unknown:
+        raise ValueError(f"unknown hash kind {unknown[0]!r}; choose from {', '.join(ALL_KINDS)}")
+    wanted = {by_lower[str(k).lower()] for k in ([kinds] if isinstance(kinds, str) else kinds)}
+    return tuple(k for k in ALL_KINDS if k in wanted)
+
+
+def safetensors_data_offset(head: bytes, size: int) -> int | None:
+    """Where the tensor bytes start, or None when ``head`` (the first bytes) is not a safetensors header.
+
+    A safetensors file starts with a u64 little-endian length N and N bytes of JSON. We accept it when
+    2 <= N <= 100 MiB, the header fits in the file and starts with ``{``; anything else (a pickle, a zip,
+    a text file) gets no AutoV3, as on Civitai.
+    """
+    if len(head) < 9:
+        return None
+    n = int.from_bytes(head[:8], "little")
+    if not 2 <= n <= MAX_HEADER_SIZE or 8 + n > size or head[8:9] != b"{":
+        return None
+    return 8 + n
+
+
+class _Crc32:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data) -> None:
+        import zlib
+
+        self.value = zlib.crc32(data, self.value)
+
+
+class _Feed:
+    """One hasher fed with the part of each chunk that falls in its byte range [start, end)."""
+
+    __slots__ = ("update", "start", "end", "cost")
+
+    def __init__(self, update, cost: float, start: int = 0, end: int | None = None) -> None:
+        self.update, self.cost, self.start, self.end = update, cost, start, end
+
+    def feed(self, pos: int, view: memoryview) -> None:
+        stop = pos + len(view)
+        hi = stop if self.end is None else min(self.end, stop)
+        lo = max(self.start, pos)
+        if lo == pos and hi == stop:
+            self.update(view)
+        elif lo < hi:
+            self.update(view[lo - pos : hi - pos])
+
+
+class _Plan:
+    """The hashers one file needs, decided from its size and first bytes."""
+
+    def __init__(self, kinds: tuple[str, ...], size: int) -> None:
+        import hashlib
+
+        self.kinds, self.size, self.feeds = kinds, size, []
+        self.sha = self.v1 = self.v3 = self.crc = self.b3 = None
+        self.head_seen = False
+        if "SHA256" in kinds or "AutoV2" in kinds:
+            self.sha = hashlib.sha256()
+            self.feeds.append(_Feed(self.sha.update, _COST["sha256"]))
+        if "AutoV1" in kinds and size >= AUTOV1_MIN_SIZE:
+            self.v1 = hashlib.sha256()
+            self.feeds.append(_Feed(self.v1.update, 0.0, AUTOV1_OFFSET, AUTOV1_OFFSET + AUTOV1_LENGTH))
+        if "CRC32" in kinds:
+            self.crc = _Crc32()
+            self.feeds.append(_Feed(self.crc.update, _COST["crc32"]))
+        if "BLAKE3" in kinds:
+            import blake3
+
+            self.b3 = blake3.blake3()
+            self.feeds.append(_Feed(self.b3.update, _COST["blake3"]))
+
+    @property
+    def limit(self) -> int | None:
+        """How far the file must be read: None for all of it (also when AutoV3 is not decided yet)."""
+        if "AutoV3" in self.kinds and not self.head_seen:
+            return None
+        ends = [f.end for f in self.feeds]
+        return max(ends) if ends and None not in ends else (None if self.feeds else 0)
+
+    def see_head(self, head: bytes) -> None:
+        """Add the AutoV3 hasher once the first bytes say where the tensor data starts."""
+        import hashlib
+
+        self.head_seen = True
+        offset = safetensors_data_offset(head, self.size) if "AutoV3" in self.kinds else None
+        if offset is not None:
+            self.v3 = hashlib.sha256()
+            share = (self.size - offset) / max(self.size, 1)
+            self.feeds.append(_Feed(self.v3.update, _COST["autov3"] * share, offset))
+
+    def lanes(self, count: int) -> list[list[_Feed]]:
+        """Split the feeds into ``count`` groups of similar cost (largest first, to the lightest group)."""
+        lanes: list[list[_Feed]] = [[] for _ in range(max(1, min(count, len(self.feeds))))]
+        loads = [0.0] * len(lanes)
+        for feed in sorted(self.feeds, key=lambda f: -f.cost):
+            i = loads.index(min(loads))
+            lanes[i].append(feed)
+            loads[i] += feed.cost
+        return [lane for lane in lanes if lane]
+
+    def results(self) -> dict[str, str]:
+        digests = {
+            "SHA256": lambda: self.sha.hexdigest(),
+            "AutoV2": lambda: self.sha.hexdigest()[:10],
+            "AutoV1": lambda: self.v1 and self.v1.hexdigest()[:8],
+            "AutoV3": lambda: self.v3 and self.v3.hexdigest()[:12],
+            "CRC32": lambda: self.crc.value.to_bytes(4, "little").hex(),
+            "BLAKE3": lambda: self.b3.hexdigest(),
+        }
+        values = {kind: digests[kind]() for kind in self.kinds}
+        return {kind: value.upper() for kind, value in values.items() if value}
+
+
+def _check_cancel(cancel, path) -> None:
+    if cancel is not None and cancel.is_set():
+        raise HashCancelled(f"hashing {path} was cancelled")
+
+
+class _Reader:
+    """Fills buffers from the file until ``plan.limit`` or the end (a read that returns nothing)."""
+
+    def __init__(self, f, plan: _Plan) -> None:
+        self.f, self.plan, self.pos, self.eof = f, plan, 0, False
+
+    def read(self, view: memoryview) -> memoryview:
+        limit = self.plan.limit
+        want = len(view) if limit is None else max(0, min(len(view), limit - self.pos))
+        got = 0
+        while got < want and not self.eof:
+            n = self.f.readinto(view[got:want]) or 0
+            self.eof = n == 0
+            got += n
+        self.pos += got
+        return view[:got]
+
+
+def _feed_lane(lane: list[_Feed], pos: int, view: memoryview) -> None:
+    for feed in lane:
+        feed.feed(pos, view)
+
+
+def _named(exc: OSError, path) -> OSError:
+    """The same kind of OSError, with the file named so the message stands on its own."""
+    if exc.filename is not None or isinstance(exc, HashError):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path))
+
+
+def _open_regular(path: Path):
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise HashError(errno.EINVAL, f"not a regular file, cannot hash it: {path}")
+    f = open(path, "rb", buffering=0)
+    with contextlib.suppress(OSError, AttributeError, ValueError):  # a hint to read ahead; not everywhere
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+    return f
+
+
+def hash_file(
+    path: str | os.PathLike,
+    kinds: str | Iterable[str] = ALL_KINDS,
+    *,
+    progress: Callable[[int], object] | None = None,
+    cancel: threading.Event | None = None,
+    buffer_size: int = DEFAULT_BUFFER_SIZE,
+    threads: int | None = None,
+) -> dict[str, str]:
+    """Every requested kind of ``path`` in one read pass, keys spelled as in Civitai's ``hashes``.
+
+    Kinds that do not apply (AutoV1 under 2 MiB, AutoV3 of a non-safetensors file) are left out.
+    ``progress(bytes_done)`` is called after each buffer; ``cancel`` (anything with ``is_set()``) is
+    checked per buffer and raises :class:`HashCancelled`. ``threads`` is how many helper threads hash
+    while the calling thread reads: 0 does everything in the calling thread; None picks 0 for files
+    under 32 MiB and otherwise one per expensive kind, up to the CPU count. Memory stays at two buffers
+    whatever the file size. Errors are OSErrors naming the file (:class:`HashError` for our own checks).
+    """
+    kinds = normalize_kinds(kinds)
+    if buffer_size < MIN_BUFFER_SIZE:
+        raise ValueError(f"buffer_size must be at least {MIN_BUFFER_SIZE} bytes")
+    if threads is not None and threads < 0:
+        raise ValueError("threads must be None or >= 0")
+    path = Path(path)
+    _check_cancel(cancel, path)
+    try:
+        with _open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            auto = threads is None and size >= PIPELINE_MIN_SIZE
+            threads = threads or 0
+            plan = _Plan(kinds, size)
+            views = [memoryview(bytearray(buffer_size)) for _ in range(2 if auto or threads else 1)]
+            reader = _Reader(f, plan)
+            first = reader.read(views[0])
+            plan.see_head(bytes(first[:9]))
+            if auto:
+                threads = min(os.cpu_count() or 1, len([x for x in plan.feeds if x.cost > 0])) or 1
+            if threads == 0:
+                _run_sequential(reader, views[0], first, plan.feeds, progress, cancel, path)
+            else:
+                _run_pipelined(reader, views, first, plan.lanes(threads), progress, cancel, path)
+    except OSError as exc:
+        raise _named(exc, path) from None
+    if plan.limit is None and reader.pos != size:
+        raise HashError(errno.EIO, f"{path} changed while it was being hashed ({size} bytes, read {reader.pos})")
+    return plan.results()
+
+
+def _run_sequential(reader: _Reader, view, chunk, feeds, progress, cancel, path) -> None:
+    pos = 0
+    while chunk:
+        _feed_lane(feeds, pos, chunk)
+        pos += len(chunk)
+        if progress is not None:
+            progress(pos)
+        _check_cancel(cancel, path)
+        chunk = reader.read(view)
+
+
+def _run_pipelined(reader: _Reader, views, chunk, lanes, progress, cancel, path) -> None:
+    """Read buffer k+1 while one thread per lane hashes buffer k (each lane keeps its chunks in order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pools = [ThreadPoolExecutor(1, thread_name_prefix="civitai-hash") for _ in lanes]
+    inflight: deque = deque()
+
+    def settle() -> None:
+        end, futures = inflight.popleft()
+        for fut in futures:
+            fut.result()
+        if progress is not None:
+            progress(end)
+
+    pos = k = 0
+    try:
+        while chunk:
+            futures = [pool.submit(_feed_lane, lane, pos, chunk) for pool, lane in zip(pools, lanes)]
+            inflight.append((pos + len(chunk), futures))
+            pos += len(chunk)
+            k += 1
+            _check_cancel(cancel, path)
+            if len(inflight) >= len(views):
+                settle()
+            chunk = reader.read(views[k % len(views)])
+        while inflight:
+            settle()
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
+    """What a safetensors header *claims* about the file, read without hashing it.
+
+    kohya's ``sshs_model_hash`` is the SHA-256 of the tensor bytes (so ``AutoV3`` is its first 12
+    characters) and ``modelspec.hash_sha256`` is the whole file's SHA-256. Anyone can write anything
+    there, and the file may have been edited since: use these only for a quick lookup, never as a
+    verified hash. Returns {} for a non-safetensors or malformed file; an unreadable file raises OSError.
+    """
+    import json
+    import re
+
+    path = Path(path)
+    try:
+        with _open_regular(path) as f:
+            head = f.read(9)
+            offset = safetensors_data_offset(head, os.fstat(f.fileno()).st_size)
+            if offset is None:
+                return {}
+            raw = head[8:] + f.read(offset - 9)
+    except OSError as exc:
+        raise _named(exc, path) from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return {}
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(meta, dict):
+        return {}
+    out = {}
+    for key, kind, length in (("sshs_model_hash", "AutoV3", 12), ("modelspec.hash_sha256", "SHA256", 64)):
+        value = meta.get(key)
+        match = re.fullmatch(r"(?:0x)?([0-9a-fA-F]{64})", value.strip()) if isinstance(value, str) else None
+        if match:
+            out[kind] = match.group(1).upper()[:length]
+    return out
+
+
+@dataclass
+class HashStats:
+    """What a :func:`hash_files` run did; ``bytes_hashed`` counts bytes actually read and hashed."""
+
+    files_total: int = 0
+    files_cached: int = 0
+    files_hashed: int = 0
+    files_failed: int = 0
+    bytes_total: int = 0
+    bytes_hashed: int = 0
+    cancelled: bool = False
+
+
+class HashResults(dict):
+    """``{Path: hashes dict or Exception}`` plus the run's :class:`HashStats` as ``.stats``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stats = HashStats()
+
+
+def hash_files(
+    paths: Iterable[str | os.PathLike],
+    kinds: str | Iterable[str] = ALL_KINDS,
+    *,
+    cache: HashCache | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int, int, int], object] | None = None,
+    cancel: threading.Event | None = None,
+) -> HashResults:
+    """Hash many files, in parallel, each at most once: a dict ``{Path(p): hashes or exception}``.
+
+    A file the ``cache`` knows (same path, size, mtime and inode) is answered without reading a byte;
+    only the kinds the cache lacks are computed, and the cache is updated. One bad file never stops the
+    batch: its entry is the exception. ``workers`` threads (default: CPU count) hash different files.
+    ``progress(bytes_done, bytes_total, files_done, files_total)`` is called from worker threads, one
+    call at a time: bytes count only files that need hashing (a failed file's unread rest counts as
+    done), files count every path. After ``cancel`` is set, running files stop at their next buffer and
+    unfinished files map to :class:`HashCancelled`; ``result.stats.cancelled`` tells.
+    """
+    kinds = normalize_kinds(kinds)
+    results = HashResults()
+    stats = results.stats
+    unique = list(dict.fromkeys(Path(p) for p in paths))
+    stats.files_total = len(unique)
+    todo = []
+    for path in unique:
+        try:
+            st = os.stat(path)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
+        except OSError as exc:
+            results[path] = _named(exc, path)
+            stats.files_failed += 1
+            continue
+        known = cache.known(path, stat_result=st) if cache is not None else {}
+        missing = tuple(k for k in kinds if k not in known)
+        if missing:
+            todo.append((path, st, missing, known))
+            stats.bytes_total += st.st_size
+        else:
+            results[path] = {k: known[k] for k in kinds if known[k] is not None}
+            stats.files_cached += 1
+    lock, done = threading.Lock(), {"bytes": 0, "files": 0}
+
+    def report(*, nbytes: int = 0, hashed: int = 0, files: int = 0) -> None:
+        """Sum progress from all workers; calls are serialised and never go backwards."""
+        with lock:
+            done["bytes"] = min(done["bytes"] + max(nbytes, 0), stats.bytes_total)
+            done["files"] += files
+            stats.bytes_hashed += hashed
+            if progress is not None:
+                progress(done["bytes"], stats.bytes_total, done["files"], stats.files_total)
+
+    report(files=len(unique) - len(todo))
+    workers = max(1, workers or os.cpu_count() or 1)
+    # Several files at once already fill the cores; a lone big file may use helper threads instead.
+    threads = None if len(todo) == 1 and workers > 1 else 0
+
+    def one(path: Path, st: os.stat_result, missing: tuple[str, ...], known: dict):
+        seen = [0]
+
+        def on_bytes(done: int) -> None:
+            report(nbytes=done - seen[0], hashed=done - seen[0])
+            seen[0] = done
+
+        try:
+            _check_cancel(cancel, path)
+            new = hash_file(path, missing, progress=on_bytes, cancel=cancel, threads=threads)
+        except Exception as exc:
+            report(nbytes=st.st_size - seen[0], files=1)
+            return exc
+        if cache is not None:
+            cache.put(path, {**dict.fromkeys(missing), **new}, stat_result=st)
+        report(nbytes=st.st_size - seen[0], files=1)
+        merged = {**known, **new}
+        return {k: merged[k] for k in kinds if merged.get(k) is not None}
+
+    if todo:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix="civitai-hash-files") as pool:
+            # Biggest first, so one huge file does not start last and run alone.
+            todo.sort(key=lambda item: -item[1].st_size)
+            futures = [(item[0], pool.submit(one, *item)) for item in todo]
+            for path, fut in futures:
+                value = fut.result()
+                results[path] = value
+                if isinstance(value, Exception):
+                    stats.files_failed += 1
+                    if not isinstance(value, HashCancelled):
+                        log.debug("could not hash %s: %s", path, value)
+                else:
+                    stats.files_hashed += 1
+    stats.cancelled = bool(cancel is not None and cancel.is_set())
+    return results
