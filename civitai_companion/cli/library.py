@@ -1,0 +1,234 @@
+"""Commands about local model files: hash, scan, updates, triggers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import config
+from .common import add_host_options, make_client
+from .output import print_fields, print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("hash", parents=[common], help="compute all six Civitai hashes of files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--workers", type=_positive, help="files hashed at once (default: CPU count)")
+    p.set_defaults(func=cmd_hash)
+
+    p = sub.add_parser("scan", parents=[common], help="identify the model files in a library by hash")
+    _library_options(p)
+    p.add_argument("--no-sidecars", action="store_true", help="write no .civitai.info, preview or <name>.json")
+    p.add_argument("--no-previews", action="store_true", help="write sidecars but download no preview images")
+    p.add_argument("--no-updates", action="store_true", help="do not look for newer versions")
+    p.add_argument("--nsfw-level", type=int, default=1, metavar="N",
+                   help="highest NSFW level for preview images: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX (default 1)")
+    p.add_argument("--forge", action="store_true", help="write 'Flux' as sd version for Flux models (Forge)")
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("updates", parents=[common], help="list installed models that have a newer version")
+    _library_options(p)
+    p.set_defaults(func=cmd_updates)
+
+    p = sub.add_parser("triggers", parents=[common], help="print the prompt text that activates a model file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--syntax", choices=("a1111", "comfyui"), default="a1111",
+                   help="a1111: <lora:NAME:W> words (default); comfyui: plain words")
+    p.add_argument("--weight", type=float, help="network weight (default: the preferred weight in <name>.json, else 1)")
+    p.set_defaults(func=cmd_triggers)
+
+
+def _library_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the layout's model folders)")
+    add_host_options(p)
+    p.add_argument("--refresh", action="store_true", help="ask again about files Civitai did not know recently")
+    p.add_argument("--workers", type=_positive, help="files hashed at once (default: CPU count)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+class _Bars:
+    """One tqdm bar per phase on stderr, unless progress bars are disabled."""
+
+    LABELS = {"hash": "hashing", "resolve": "resolving", "updates": "updates", "sidecars": "sidecars"}
+
+    def __init__(self) -> None:
+        self.disabled = config.progress_disabled()
+        self.bars: dict = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if self.disabled or total <= 0:
+            return
+        bar = self.bars.get(phase)
+        if bar is None:
+            from tqdm import tqdm
+
+            unit = {"unit": "B", "unit_scale": True, "unit_divisor": 1024} if phase == "hash" else {}
+            bar = self.bars[phase] = tqdm(total=total, desc=self.LABELS.get(phase, phase), leave=False,
+                                          file=sys.stderr, **unit)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _display(path: Path) -> str:
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") and len(rel) < len(str(path)) else str(path)
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    from ..hash_cache import HashCache
+    from ..hashing import ALL_KINDS, hash_files
+
+    paths = [Path(f).expanduser().absolute() for f in args.files]
+    bars = _Bars()
+    try:
+        with HashCache() as cache:
+            results = hash_files(paths, ALL_KINDS, cache=cache, workers=args.workers,
+                                 progress=lambda done, total, *_: bars("hash", done, total))
+    finally:
+        bars.close()
+    failed = 0
+    document = []
+    for given, path in zip(args.files, paths):
+        value = results.get(path)
+        if isinstance(value, dict):
+            document.append({"path": str(path), "hashes": {k: value[k] for k in ALL_KINDS if k in value}})
+        else:
+            failed += 1
+            document.append({"path": str(path), "error": " ".join(str(value).split())})
+            print(f"error: {value}", file=sys.stderr)
+    if args.json:
+        print_json(document)
+    else:
+        for i, item in enumerate(d for d in document if "hashes" in d):
+            if i:
+                print()
+            print(item["path"])
+            print_fields([(f"  {k}", v) for k, v in item["hashes"].items()])
+    return 1 if failed else 0
+
+
+def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: str, **options):
+    from ..hosts import get_layout
+    from ..library import entries_for_paths, find_model_files, scan
+
+    client = make_client(args)
+    if args.paths:
+        entries = entries_for_paths(args.paths)
+    else:
+        layout = get_layout(args.host, args.root)
+        entries = find_model_files(layout.scan_folders())
+    bars = _Bars()
+    try:
+        return scan(entries, client=client, sidecars=sidecars, updates=updates, refresh=args.refresh, host=host,
+                    workers=args.workers, progress=bars, **options)
+    finally:
+        bars.close()
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    host = "forge" if args.forge else args.host
+    report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates, host=host,
+                       previews=not args.no_previews, max_nsfw_level=args.nsfw_level)
+    errors = report.count("error")
+    if args.json:
+        print_json([e.to_json() for e in report.entries])
+        return 1 if errors else 0
+    if not report.entries:
+        print("no model files found")
+        return 0
+    rows = []
+    for e in report.entries:
+        v = e.version
+        if e.status == "resolved":
+            newer = f"{e.newer.name} ({e.newer.id})" if e.newer else ""
+            rows.append((e.status, _display(e.path), v.model.name, v.name, v.base_model, newer))
+        else:
+            rows.append((e.status, _display(e.path), e.error or "", "", "", ""))
+    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), rows, shrink=1)
+    newer = sum(1 for e in report.entries if e.newer is not None)
+    summary = f"{len(report.entries)} files: {report.count('resolved')} resolved, {report.count('unknown')} unknown"
+    summary += f", {errors} errors" if errors else ""
+    summary += f"; {newer} with a newer version" if newer else ""
+    print(f"{summary} ({report.requests} API requests)")
+    return 1 if errors else 0
+
+
+def cmd_updates(args: argparse.Namespace) -> int:
+    report = _run_scan(args, sidecars=False, updates=True, host=args.host)
+    found = [e for e in report.entries if e.newer is not None]
+    if args.json:
+        print_json(
+            [
+                {
+                    "path": str(e.path),
+                    "modelId": e.version.model_id,
+                    "modelVersionId": e.version.id,
+                    "modelName": e.version.model.name,
+                    "versionName": e.version.name,
+                    "newerVersionId": e.newer.id,
+                    "newerVersionName": e.newer.name,
+                    "newerBaseModel": e.newer.base_model,
+                    "newerPublishedAt": e.newer.published_at,
+                }
+                for e in found
+            ]
+        )
+    elif found:
+        rows = [
+            (_display(e.path), e.version.model.name, f"{e.version.name} ({e.version.id})",
+             f"{e.newer.name} ({e.newer.id})", e.newer.base_model)
+            for e in found
+        ]
+        print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0)
+    else:
+        print(f"no updates: {report.count('resolved')} resolved model files are at their newest version")
+    for e in report.entries:
+        if e.status == "error":
+            print(f"error: {e.path}: {e.error}", file=sys.stderr)
+    return 1 if report.count("error") else 0
+
+
+def cmd_triggers(args: argparse.Namespace) -> int:
+    from ..prompts import prompt_for_file, split_words
+    from ..sidecars import read_info, read_user_json
+
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    info = read_info(path)
+    if info is None and not read_user_json(path).get("activation text"):
+        from ..api import NotFound
+        from ..hash_cache import HashCache
+        from ..hashing import hash_files
+
+        with HashCache() as cache:
+            result = hash_files([path.absolute()], ["SHA256"], cache=cache)[path.absolute()]
+        if isinstance(result, Exception):
+            raise result
+        try:
+            info = make_client(args).version_by_hash(result["SHA256"]).raw
+        except NotFound:
+            raise NotFound(f"{path.name} is not on Civitai and has no activation text in its .json") from None
+    prompt = prompt_for_file(path, syntax=args.syntax, weight=args.weight, info=info)
+    if args.json:
+        model = (info or {}).get("model") or {}
+        words = (info or {}).get("trainedWords") if info else [read_user_json(path).get("activation text", "")]
+        print_json({"path": str(path.absolute()), "type": model.get("type"),
+                    "trainedWords": split_words(words or []), "prompt": prompt})
+    elif prompt:
+        print(prompt)
+    else:
+        print(f"{path.name} has no trained words", file=sys.stderr)
+    return 0

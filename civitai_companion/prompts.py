@@ -1,0 +1,161 @@
+"""Trained words -> prompt text, in each host's syntax.
+
+A1111/Forge activate a LoRA (also LoCon/DoRA) with ``<lora:NAME:WEIGHT>`` and a hypernetwork with
+``<hypernet:NAME:WEIGHT>``, where NAME is the file name without its extension; an embedding is
+activated by writing its name. ComfyUI loads networks with nodes, so its text is plain comma-separated
+words (an embedding is written ``embedding:NAME``, ComfyUI's own syntax). Civitai's trained words are
+free text: one entry may hold several comma-separated words, and the same word often appears twice, so
+words are split and de-duplicated case-insensitively, also against a prompt the user already has.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+SYNTAXES = ("a1111", "comfyui")
+_LORA_TYPES = {"lora", "locon", "dora", "lycoris"}
+_TAG = re.compile(r"<\s*([A-Za-z_]+)\s*:\s*([^:>]+?)\s*(?::[^>]*)?>")
+_WEIGHTED = re.compile(r"^(.*?)(?::\s*-?\d+(?:\.\d+)?)?$")
+
+
+def network_kind(model_type: str | None) -> str | None:
+    """"lora", "embedding", "hypernetwork" or None (checkpoints and the rest: words only)."""
+    key = re.sub(r"[\s_\-]+", "", (model_type or "")).lower()
+    if key in _LORA_TYPES:
+        return "lora"
+    if key in ("textualinversion", "embedding"):
+        return "embedding"
+    if key == "hypernetwork":
+        return "hypernetwork"
+    return None
+
+
+def word_key(word: str) -> str:
+    """How two prompt words are compared: case, spacing, emphasis brackets and a ``:1.2`` weight ignored."""
+    text = " ".join(word.split()).lower()
+    while len(text) >= 2 and text[0] + text[-1] in ("()", "[]", "{}"):
+        text = text[1:-1].strip()
+    match = _WEIGHTED.match(text)
+    return " ".join((match.group(1) if match else text).split())
+
+
+def split_words(words: Iterable[str] | str | None) -> list[str]:
+    """Comma-split, trimmed, de-duplicated (first spelling kept) words; empty pieces dropped."""
+    if words is None:
+        return []
+    if isinstance(words, str):
+        words = [words]
+    out: list[str] = []
+    seen: set[str] = set()
+    for entry in words:
+        for part in str(entry).split(","):
+            word = " ".join(part.split())
+            key = word_key(word)
+            if key and key not in seen:
+                seen.add(key)
+                out.append(word)
+    return out
+
+
+def format_weight(weight: float) -> str:
+    return f"{round(float(weight), 4):g}"
+
+
+def network_tag(kind: str | None, name: str, weight: float) -> str | None:
+    """``<lora:NAME:W>`` or ``<hypernet:NAME:W>``; None for kinds A1111 activates without a tag."""
+    if kind == "lora":
+        return f"<lora:{name}:{format_weight(weight)}>"
+    if kind == "hypernetwork":
+        return f"<hypernet:{name}:{format_weight(weight)}>"
+    return None
+
+
+def build_prompt(
+    trained_words: Iterable[str] | str | None,
+    *,
+    model_type: str | None = None,
+    name: str | None = None,
+    weight: float = 1.0,
+    syntax: str = "a1111",
+) -> str:
+    """The prompt text that activates one model: ``<lora:NAME:W> word1, word2`` for A1111."""
+    if syntax not in SYNTAXES:
+        raise ValueError(f"unknown prompt syntax {syntax!r}: use one of {', '.join(SYNTAXES)}")
+    kind = network_kind(model_type)
+    words = split_words(trained_words)
+    tag = None
+    if syntax == "a1111":
+        if name and kind in ("lora", "hypernetwork"):
+            tag = network_tag(kind, name, weight)
+        elif name and kind == "embedding":
+            words = split_words([name, *words])
+    elif name and kind == "embedding":
+        words = split_words([f"embedding:{name}", *words])
+    text = ", ".join(words)
+    return f"{tag} {text}".strip() if tag else text
+
+
+def _tags(text: str) -> set[tuple[str, str]]:
+    return {(m.group(1).lower(), m.group(2).strip().lower()) for m in _TAG.finditer(text)}
+
+
+def append_to_prompt(prompt: str | None, addition: str) -> str:
+    """``prompt`` with ``addition`` appended, minus the words and network tags it already has."""
+    prompt = (prompt or "").strip().rstrip(",").rstrip()
+    have_tags = _tags(prompt)
+    have_words = {word_key(w) for w in _TAG.sub(",", prompt).split(",") if word_key(w)}
+    tags = []
+    for match in _TAG.finditer(addition):
+        key = (match.group(1).lower(), match.group(2).strip().lower())
+        if key not in have_tags:
+            have_tags.add(key)
+            tags.append(match.group(0))
+    words = [w for w in split_words(_TAG.sub(",", addition)) if word_key(w) not in have_words]
+    new = " ".join(tags)
+    if words:
+        new = f"{new} {', '.join(words)}".strip()
+    if not new:
+        return prompt
+    return f"{prompt}, {new}" if prompt else new
+
+
+def preferred_weight(model_path: str | os.PathLike) -> float | None:
+    """The user's ``preferred weight`` from A1111's ``<base>.json``; None when unset (0 means unset)."""
+    from .sidecars import read_user_json
+
+    value = read_user_json(model_path).get("preferred weight")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number else None
+
+
+def prompt_for_file(
+    model_path: str | os.PathLike,
+    *,
+    syntax: str = "a1111",
+    default_weight: float = 1.0,
+    weight: float | None = None,
+    info: dict | None = None,
+) -> str:
+    """The prompt for a model file from its sidecars: trained words and type from ``.civitai.info``
+    (or ``info``), weight from ``weight``, else the user's preferred weight, else ``default_weight``.
+    Without any Civitai info, A1111's ``activation text`` is used."""
+    from .sidecars import read_info, read_user_json
+
+    path = Path(model_path)
+    info = info if info is not None else read_info(path)
+    if info:
+        words = info.get("trainedWords") if isinstance(info.get("trainedWords"), list) else []
+        model = info.get("model") if isinstance(info.get("model"), dict) else {}
+        model_type = model.get("type") if isinstance(model.get("type"), str) else None
+    else:
+        activation = read_user_json(path).get("activation text")
+        words, model_type = ([activation] if isinstance(activation, str) else []), None
+    chosen = weight if weight is not None else preferred_weight(path) or default_weight
+    words = [w for w in words if isinstance(w, str)]
+    return build_prompt(words, model_type=model_type, name=path.stem, weight=chosen, syntax=syntax)

@@ -1,0 +1,389 @@
+"""The files written next to a model: ``.civitai.info``, a preview image, and A1111's ``<base>.json``.
+
+This module is the one place sidecars are written. Users edit ``<base>.json`` in A1111's UI and pick
+their own previews, so nothing here overwrites what a user chose: the JSON is merged key by key, an
+existing preview is kept unless replacing it is asked for, and a sidecar that cannot be parsed is moved
+aside (``<name>.bad-<timestamp>``) rather than lost. Every write goes to a temporary file in the same
+folder and is moved into place with ``os.replace``, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from . import config
+from .api import ModelVersion
+from .api.http import DEFAULT_TIMEOUT, make_session
+from .hash_cache import SIDECAR_EXTENSION_KEY, sidecar_record
+
+log = logging.getLogger(__name__)
+
+RECORD_KEY = SIDECAR_EXTENSION_KEY  # our namespace inside info["extensions"]; the hash cache reads it
+INFO_SUFFIX = ".civitai.info"
+PREVIEW_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
+MAX_PREVIEW_BYTES = 32 * 1024 * 1024
+SD_VERSIONS = ("SD1", "SD2", "SDXL", "Unknown", "Flux")
+
+_MIME_EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/jpg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+@dataclass
+class SidecarResult:
+    """What :func:`write_sidecars` did; ``warnings`` are one-line reasons for anything skipped."""
+
+    info_path: Path | None = None
+    preview_path: Path | None = None
+    preview_written: bool = False
+    user_json_path: Path | None = None
+    user_json_changed: bool = False
+    moved_aside: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# -- names ---------------------------------------------------------------------------------------------
+def sidecar_base(model_path: str | os.PathLike) -> Path:
+    """``dir/name.safetensors`` -> ``dir/name``: the model file name minus its last extension."""
+    path = Path(model_path)
+    return path.with_name(path.stem)
+
+
+def info_path(model_path: str | os.PathLike) -> Path:
+    base = sidecar_base(model_path)
+    return base.with_name(base.name + INFO_SUFFIX)
+
+
+def user_json_path(model_path: str | os.PathLike) -> Path:
+    base = sidecar_base(model_path)
+    return base.with_name(base.name + ".json")
+
+
+def existing_previews(model_path: str | os.PathLike) -> list[Path]:
+    """Preview files A1111 would show for this model (``<base>.preview.<ext>`` and ``<base>.<ext>``)."""
+    base = sidecar_base(model_path)
+    found = []
+    for ext in PREVIEW_EXTENSIONS:
+        for candidate in (base.with_name(base.name + ext), base.with_name(base.name + ".preview" + ext)):
+            if candidate.is_file():
+                found.append(candidate)
+    return found
+
+
+# -- atomic files ---------------------------------------------------------------------------------------
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: readers never see half a file."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode & 0o777  # a replaced file keeps its permissions
+    except OSError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, document: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(document, ensure_ascii=False, indent=4) + "\n").encode("utf-8"))
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a file we cannot use to ``<name>.bad-<timestamp>`` (never overwriting an earlier one)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bad-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+    os.replace(path, target)
+    log.warning("kept unreadable %s aside as %s", path.name, target.name)
+    return target
+
+
+def read_json_object(path: Path, result: SidecarResult | None = None) -> dict | None:
+    """An existing JSON object sidecar; None if absent. A malformed one is moved aside and None returned."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        document = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        document = None
+    if isinstance(document, dict):
+        return document
+    moved = move_aside(path)
+    if result is not None:
+        result.moved_aside.append(moved)
+        result.warnings.append(f"{path.name} was not a JSON object; kept it as {moved.name}")
+    return None
+
+
+# -- what goes into the sidecars ----------------------------------------------------------------------
+def sd_version(base_model: str | None, *, host: str = "a1111") -> str:
+    """A1111's ``sd version`` for a Civitai base model: exactly SD1, SD2, SDXL or Unknown (Forge: Flux).
+
+    A wrong value hides a LoRA behind A1111's version filter, so anything not known to be one of these
+    families is ``Unknown``. Pony V7 is an AuraFlow model despite the name, so it is not SDXL.
+    """
+    name = " ".join((base_model or "").lower().split())
+    if re.match(r"sd ?1(\.|\s|$)", name):
+        return "SD1"
+    if re.match(r"sd ?2(\.|\s|$)", name):
+        return "SD2"
+    if name.startswith("pony v7"):
+        return "Unknown"
+    if name.startswith(("sdxl", "pony")) or name in ("illustrious", "noobai"):
+        return "SDXL"
+    if name.startswith("flux"):
+        return "Flux" if host.lower() == "forge" else "Unknown"
+    return "Unknown"
+
+
+_BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr|blockquote|pre)\s*>")
+_LIST_ITEM = re.compile(r"(?i)<li(\s[^>]*)?>")
+
+
+def html_to_text(markup: str | None) -> str:
+    """Civitai's HTML description as plain text that is also safe where A1111 pastes it into a page.
+
+    Tags are stripped by nh3 and entities unescaped, repeatedly, so an escaped ``&lt;script&gt;`` in
+    the source cannot come back as a live tag once unescaped.
+    """
+    import nh3
+
+    if not markup:
+        return ""
+    text = _LIST_ITEM.sub("- ", _BLOCK_END.sub("\n", markup))
+    for _ in range(5):
+        cleaned = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
+        if cleaned == text:
+            break
+        text = cleaned
+    lines = [" ".join(line.split()) for line in text.replace("\r", "").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def model_page_url(version: ModelVersion, *, base_url: str | None = None) -> str | None:
+    if version.model_id is None:
+        return None
+    url = f"{config.base_url(base_url)}/models/{version.model_id}"
+    return f"{url}?modelVersionId={version.id}" if version.id is not None else url
+
+
+def read_info(model_path: str | os.PathLike) -> dict | None:
+    """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
+    try:
+        document = json.loads(info_path(model_path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def read_user_json(model_path: str | os.PathLike) -> dict:
+    """A1111's user metadata for a model; {} when absent or unreadable (never modifies it)."""
+    try:
+        document = json.loads(user_json_path(model_path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _filled(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    return True
+
+
+def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None) -> dict:
+    """The keys we would like in ``<base>.json`` (empty values left out)."""
+    wanted = {
+        "description": html_to_text(version.description),
+        "sd version": sd_version(version.base_model, host=host),
+        "activation text": ", ".join(version.trained_words),
+        "notes": model_page_url(version, base_url=base_url) or "",
+    }
+    return {k: v for k, v in wanted.items() if _filled(v)}
+
+
+def merge_user_metadata(existing: dict, wanted: dict) -> dict:
+    """Fill only keys the user left empty or absent; ``preferred weight`` 0 is A1111's 'not set'."""
+    merged = dict(existing)
+    for key, value in wanted.items():
+        if not _filled(merged.get(key)):
+            merged[key] = value
+    merged.setdefault("preferred weight", 0)
+    return merged
+
+
+# -- the preview ---------------------------------------------------------------------------------------
+def sniff_image_extension(head: bytes, content_type: str | None = None) -> str | None:
+    """The real extension from magic bytes, else from the Content-Type; None when it is no image."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return ".gif"
+    if len(head) >= 12:  # enough bytes to be sure of the signatures above: trust them over the header
+        return None
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    return _MIME_EXT.get(mime)
+
+
+def pick_preview_image(version: ModelVersion, *, max_nsfw_level: int = 1):
+    """The first still image rated at or under ``max_nsfw_level``; unrated images are not guessed safe."""
+    for image in version.images:
+        if image.is_video or not image.url:
+            continue
+        level = image.nsfw_level
+        if level is None and image.nsfw is False:
+            level = 1
+        if level is None or level <= 0:
+            continue
+        if level <= max_nsfw_level:
+            return image
+    return None
+
+
+def _fetch_image(session: requests.Session, url: str) -> tuple[bytes, str | None]:
+    # Image hosts are not Civitai's API host: an Authorization header set on the session is removed here.
+    headers = {"Authorization": None, "Accept": "image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1"}
+    with session.get(url, headers=headers, timeout=DEFAULT_TIMEOUT, stream=True, allow_redirects=True) as response:
+        if response.status_code >= 400:
+            raise OSError(f"HTTP {response.status_code}")
+        chunks, total = [], 0
+        for chunk in response.iter_content(256 * 1024):
+            total += len(chunk)
+            if total > MAX_PREVIEW_BYTES:
+                raise OSError(f"larger than {MAX_PREVIEW_BYTES // (1024 * 1024)} MiB")
+            chunks.append(chunk)
+        return b"".join(chunks), response.headers.get("Content-Type")
+
+
+def _warn(result: SidecarResult, model_path: Path, message: str) -> None:
+    result.warnings.append(message)
+    log.warning("%s: %s", model_path.name, message)
+
+
+def write_preview(
+    model_path: Path,
+    version: ModelVersion,
+    *,
+    session: requests.Session | None = None,
+    max_nsfw_level: int = 1,
+    replace_preview: bool = False,
+    result: SidecarResult | None = None,
+) -> Path | None:
+    """Download the preview if there is none yet; any failure is a warning in ``result``, never raised."""
+    result = result if result is not None else SidecarResult()
+    existing = existing_previews(model_path)
+    if existing and not replace_preview:
+        result.preview_path = existing[0]
+        return existing[0]
+    image = pick_preview_image(version, max_nsfw_level=max_nsfw_level)
+    if image is None:
+        result.warnings.append(f"no image at or under NSFW level {max_nsfw_level} to use as preview")
+        log.info("%s: %s", model_path.name, result.warnings[-1])
+        return None
+    own_session = session is None
+    session = session or make_session()
+    try:
+        data, content_type = _fetch_image(session, image.url)
+    except (OSError, requests.RequestException) as exc:
+        return _warn(result, model_path, f"preview not downloaded: {exc}".splitlines()[0])
+    finally:
+        if own_session:
+            session.close()
+    ext = sniff_image_extension(data[:16], content_type)
+    if ext is None:
+        sent = content_type or "no type"
+        return _warn(result, model_path, f"preview not saved: the server sent no image ({sent})")
+    base = sidecar_base(model_path)
+    target = base.with_name(f"{base.name}.preview{ext}")
+    try:
+        atomic_write_bytes(target, data)
+        if replace_preview:  # the old preview would win A1111's lookup order if it stayed
+            for old in existing:
+                if old != target and old.name.startswith(base.name + ".preview."):
+                    old.unlink(missing_ok=True)
+    except OSError as exc:
+        return _warn(result, model_path, f"preview not saved: {exc}")
+    result.preview_path, result.preview_written = target, True
+    return target
+
+
+# -- the one entry point -------------------------------------------------------------------------------
+def write_sidecars(
+    model_path: Path,
+    version: ModelVersion,
+    *,
+    sha256: str,
+    session: requests.Session | None = None,
+    max_nsfw_level: int = 1,
+    preview: bool = True,
+    replace_preview: bool = False,
+    host: str = "a1111",
+    base_url: str | None = None,
+) -> SidecarResult:
+    """Write ``.civitai.info``, the preview and the merged ``<base>.json`` for one resolved model file.
+
+    Disk errors on the info or JSON file raise ``OSError`` (the caller reports them per file); preview
+    problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models.
+    """
+    model_path = Path(model_path)
+    result = SidecarResult()
+    url = model_page_url(version, base_url=base_url)
+
+    path = info_path(model_path)
+    previous = read_json_object(path, result)
+    document = dict(version.raw)
+    extensions = previous.get("extensions") if previous else None
+    extensions = dict(extensions) if isinstance(extensions, dict) else {}  # keep other tools' records
+    extensions[RECORD_KEY] = sidecar_record(model_path, sha256, model_url=url or "")
+    document["extensions"] = extensions
+    atomic_write_json(path, document)
+    result.info_path = path
+
+    if preview:
+        write_preview(
+            model_path,
+            version,
+            session=session,
+            max_nsfw_level=max_nsfw_level,
+            replace_preview=replace_preview,
+            result=result,
+        )
+
+    path = user_json_path(model_path)
+    existing = read_json_object(path, result) or {}
+    merged = merge_user_metadata(existing, user_metadata(version, host=host, base_url=base_url))
+    if merged != existing or not path.exists():
+        atomic_write_json(path, merged)
+        result.user_json_changed = True
+    result.user_json_path = path
+    return result
