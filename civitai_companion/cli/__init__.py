@@ -5,10 +5,11 @@ into one line on stderr and a non-zero exit code."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from .. import __version__
 
@@ -42,22 +43,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbosity: int) -> None:
+@contextlib.contextmanager
+def _cli_logging(verbosity: int) -> Iterator[None]:
+    """Show our warnings on stderr while a command runs, then put the logger back as it was
+    (``main`` is also called in-process by tests and scripts)."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    root = logging.getLogger("civitai_companion")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    saved = (log.handlers[:], log.level, log.propagate)
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.handlers[:], log.level, log.propagate = saved
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(getattr(args, "verbose", 0))
     try:
-        return int(args.func(args) or 0)
+        with _cli_logging(getattr(args, "verbose", 0)):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
