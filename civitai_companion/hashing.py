@@ -311,10 +311,11 @@ def _run_pipelined(reader: _Reader, views, chunk, lanes, progress, cancel, path)
 def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
     """What a safetensors header *claims* about the file, read without hashing it.
 
-    kohya's ``sshs_model_hash`` is the SHA-256 of the tensor bytes (so ``AutoV3`` is its first 12
-    characters) and ``modelspec.hash_sha256`` is the whole file's SHA-256. Anyone can write anything
-    there, and the file may have been edited since: use these only for a quick lookup, never as a
-    verified hash. Returns {} for a non-safetensors or malformed file; an unreadable file raises OSError.
+    kohya's ``sshs_model_hash`` and the ModelSpec ``modelspec.hash_sha256`` both hold the SHA-256 of the
+    bytes after the header (a file cannot hold the hash of itself), so either names the file's ``AutoV3``
+    (its first 12 characters); kohya's wins when both are there. Anyone can write anything in a header,
+    and the file may have been edited since: use this only for a quick lookup, never as a verified hash.
+    Returns {} for a non-safetensors or malformed file; an unreadable file raises OSError.
     """
     import json
     import re
@@ -336,13 +337,12 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict):
         return {}
-    out = {}
-    for key, kind, length in (("sshs_model_hash", "AutoV3", 12), ("modelspec.hash_sha256", "SHA256", 64)):
+    for key in ("sshs_model_hash", "modelspec.hash_sha256"):
         value = meta.get(key)
         match = re.fullmatch(r"(?:0x)?([0-9a-fA-F]{64})", value.strip()) if isinstance(value, str) else None
         if match:
-            out[kind] = match.group(1).upper()[:length]
-    return out
+            return {"AutoV3": match.group(1).upper()[:12]}
+    return {}
 
 
 @dataclass

@@ -308,17 +308,16 @@ def guess_version(path: str | os.PathLike, *, client: CivitaiClient | None = Non
         claims = claimed_hashes(path)
     except OSError:
         return None
-    client = client or CivitaiClient()
-    for kind in ("AutoV3", "SHA256"):
-        if claims.get(kind):
-            try:
-                return client.version_by_hash(claims[kind])
-            except NotFound:
-                continue
-            except CivitaiError as exc:
-                log.info("guess for %s failed: %s", path, exc)
-                return None
-    return None
+    claim = claims.get("AutoV3")
+    if not claim:
+        return None
+    try:
+        return (client or CivitaiClient()).version_by_hash(claim)
+    except NotFound:
+        return None
+    except CivitaiError as exc:
+        log.info("guess for %s failed: %s", path, exc)
+        return None
 
 
 # -- the scan ------------------------------------------------------------------------------------------------

@@ -282,12 +282,18 @@ def test_a_file_growing_while_hashed_is_an_error(tmp_path):
         hash_file(path, progress=grow, buffer_size=4096, threads=0)
 
 
-def test_claimed_hashes_reads_kohya_and_modelspec_metadata(tmp_path):
+def test_claimed_hashes_reads_kohya_metadata_first(tmp_path):
     tensor_sha = hashlib.sha256(b"tensors").hexdigest()
-    file_sha = hashlib.sha256(b"file").hexdigest()
-    meta = {"sshs_model_hash": tensor_sha, "modelspec.hash_sha256": "0x" + file_sha, "ss_other": "1"}
+    other_sha = hashlib.sha256(b"other").hexdigest()
+    meta = {"sshs_model_hash": tensor_sha, "modelspec.hash_sha256": "0x" + other_sha, "ss_other": "1"}
     path = write(tmp_path, "lora.safetensors", make_safetensors(16, meta))
-    assert claimed_hashes(path) == {"AutoV3": tensor_sha[:12].upper(), "SHA256": file_sha.upper()}
+    assert claimed_hashes(path) == {"AutoV3": tensor_sha[:12].upper()}
+
+
+def test_claimed_hashes_reads_modelspec_as_the_tensor_hash(tmp_path):
+    tensor_sha = hashlib.sha256(b"tensors").hexdigest()
+    path = write(tmp_path, "lora.safetensors", make_safetensors(16, {"modelspec.hash_sha256": "0x" + tensor_sha}))
+    assert claimed_hashes(path) == {"AutoV3": tensor_sha[:12].upper()}
 
 
 def test_claimed_hashes_ignores_values_that_are_not_sha256(tmp_path):

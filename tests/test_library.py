@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import os
 import threading
@@ -212,8 +214,11 @@ def test_bad_files_are_errors_and_the_rest_resolves(fake_civitai, client, tmp_pa
 
 def test_claimed_hash_is_a_guess_never_an_identity(fake_civitai, client, tmp_path):
     real = fake_civitai.add_model(name="Claimed Real")
-    real_sha = real["modelVersions"][0]["files"][0]["hashes"]["SHA256"]
-    liar = make_safetensors(40, metadata={"modelspec.hash_sha256": real_sha.lower()}, seed=5)
+    real_file = real["modelVersions"][0]["files"][0]
+    real_sha = real_file["hashes"]["SHA256"]
+    data = fake_civitai.file_bytes(real_file["id"])
+    tensor_sha = hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
+    liar = make_safetensors(40, metadata={"modelspec.hash_sha256": tensor_sha}, seed=5)
     (tmp_path / "liar.safetensors").write_bytes(liar)
 
     assert guess_version(tmp_path / "liar.safetensors", client=client).id == real["modelVersions"][0]["id"]
