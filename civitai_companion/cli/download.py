@@ -1,0 +1,208 @@
+"""``download`` (verified, resumable downloads into an app's folders) and ``queue`` (the persistent queue)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from typing import Any
+
+from .. import config
+from .common import add_host_options, make_client
+from .output import human_size, print_json, print_table
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "download",
+        parents=[common],
+        help="download model files, verified by SHA-256, into the right folder",
+        description="Download a version's file into the folder its type belongs in. REF is a version id, "
+        "an AIR (urn:air:sdxl:lora:civitai:123@456) or a Civitai URL (…/models/123?modelVersionId=456; "
+        "…/models/123 means the latest version). An interrupted download resumes when run again.",
+    )
+    p.add_argument("refs", nargs="*", metavar="REF", help="what to download; several run 2 at a time")
+    which = p.add_argument_group("which file (default: the version's primary file)")
+    which.add_argument("--file-id", type=_positive, metavar="ID", help="this file of the version")
+    which.add_argument("--format", metavar="F", help="file format, e.g. SafeTensor")
+    which.add_argument("--size", metavar="S", help="pruned or full")
+    which.add_argument("--fp", metavar="P", help="precision, e.g. fp16")
+    add_host_options(p)
+    p.add_argument("--folder", metavar="DIR", help="download into DIR instead of the layout's folder")
+    p.add_argument("--subfolder", metavar="TEMPLATE", help="sub-folder template, e.g. '{baseModel}/{modelName}'")
+    p.add_argument("--overwrite", action="store_true", help="replace a different file of the same name")
+    p.add_argument("--workers", type=_positive, default=2, help="downloads at once with several REFs (default 2)")
+    p.add_argument("--resume", action="store_true", help="finish the downloads left in the queue")
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("queue", parents=[common], help="show or change the download queue")
+    p.add_argument("--cancel", metavar="ID", help="cancel a job by id, or 'all' (its partial file is deleted)")
+    p.add_argument("--clear", action="store_true", help="forget finished, failed and cancelled jobs")
+    p.set_defaults(func=cmd_queue)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+class _Bars:
+    """tqdm bars on stderr, one per running job (keyed by name), unless bars are disabled."""
+
+    LABELS = {"checking": "checking", "downloading": "", "verifying": "verifying"}
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.disabled = quiet or config.progress_disabled()
+        self.bars: dict[Any, Any] = {}
+        self.lock = threading.Lock()
+
+    def update(self, key: Any, event) -> None:
+        if self.disabled:
+            return
+        with self.lock:
+            bar = self.bars.get(key)
+            if event.phase not in ("checking", "downloading") or not event.total:
+                if bar is not None and event.phase != "verifying":
+                    bar.close()
+                    del self.bars[key]
+                return
+            desc = f"{event.name or key}" + (f" ({event.phase})" if event.phase == "checking" else "")
+            if bar is None or bar.desc != desc:
+                if bar is not None:
+                    bar.close()
+                from tqdm import tqdm
+
+                bar = self.bars[key] = tqdm(total=event.total, desc=desc, unit="B", unit_scale=True,
+                                            unit_divisor=1024, leave=False, file=sys.stderr)
+            bar.total = event.total
+            bar.update(event.bytes_done - bar.n)
+
+    def close(self) -> None:
+        with self.lock:
+            for bar in self.bars.values():
+                bar.close()
+            self.bars.clear()
+
+
+def _downloader(args: argparse.Namespace):
+    from ..download import Downloader
+
+    return Downloader(make_client(args), host=args.host, root=args.root, subfolder_template=args.subfolder)
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {"file_id": args.file_id, "format": args.format, "size": args.size, "fp": args.fp,
+            "folder": os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None}
+
+
+def _say(result) -> str:
+    how = "already there (same SHA-256), nothing downloaded" if result.skipped else (
+        "resumed, SHA-256 verified" if result.resumed else "SHA-256 verified")
+    return f"{result.path} ({human_size(result.size)}, {how})"
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    if args.file_id and (args.format or args.size or args.fp):
+        raise ValueError("--file-id picks one file; leave out --format/--size/--fp")
+    if not args.refs and not args.resume:
+        raise ValueError("give a REF to download (a version id, an AIR or a Civitai URL), or --resume")
+    if len(args.refs) == 1 and not args.resume:
+        return _download_one(args)
+    return _download_queued(args)
+
+
+def _download_one(args: argparse.Namespace) -> int:
+    downloader = _downloader(args)
+    bars = _Bars()
+    try:
+        result = downloader.download(args.refs[0], overwrite=args.overwrite,
+                                     progress=lambda event: bars.update("file", event), **_options(args))
+    finally:
+        bars.close()
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(_say(result))
+    return 0
+
+
+def _download_queued(args: argparse.Namespace) -> int:
+    from ..download_queue import DownloadQueue
+
+    downloader = _downloader(args)
+    failures = 0
+    submitted = []
+    for ref in args.refs:  # metadata first: a bad REF fails here, before anything is downloaded
+        try:
+            plan = downloader.plan(ref, **_options(args))
+        except (OSError, ValueError) as exc:
+            print(f"error: {ref}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        submitted.append((plan.version.id, plan.file.id, str(plan.folder)))
+    bars = _Bars()
+    queue = DownloadQueue(downloader, workers=args.workers, autostart=False,
+                          progress=lambda job, event: bars.update(job.id, event))
+    earlier = len(queue.pending())
+    if earlier and not args.json:
+        print(f"resuming {earlier} download(s) left in the queue", file=sys.stderr)
+    jobs = [queue.submit(str(v), file_id=f, folder=d, overwrite=args.overwrite) for v, f, d in submitted]
+    wanted = {j.id for j in jobs} | {j.id for j in queue.pending()}
+    try:
+        queue.start()
+        queue.wait()
+    except KeyboardInterrupt:
+        bars.close()
+        queue.close()
+        print("interrupted: run `civitai-companion download --resume` to finish", file=sys.stderr)
+        raise
+    bars.close()
+    queue.close()
+    done = [j for j in queue.jobs() if j.id in wanted]
+    results = []
+    for job in done:
+        if job.status == "done":
+            results.append({"path": job.path, "sha256": job.sha256, "modelVersionId": job.version_id, "bytes": job.total})
+            if not args.json:
+                print(f"{job.path} ({human_size(job.total)}, SHA-256 verified)")
+        else:
+            failures += 1
+            print(f"error: {job.ref}: {job.error or job.status}", file=sys.stderr)
+    if args.json:
+        print_json(results)
+    return 1 if failures else 0
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    from ..download_queue import DownloadQueue
+
+    queue = DownloadQueue(autostart=False)  # reads and edits the queue file; downloads nothing
+    try:
+        if args.cancel:
+            if args.cancel == "all":
+                count = queue.cancel_all()
+            else:
+                count = int(queue.cancel(args.cancel))
+                if not count:
+                    raise ValueError(f"no pending job {args.cancel!r} in the queue (see `civitai-companion queue`)")
+            if not args.json:
+                print(f"cancelled {count} job(s)")
+        if args.clear:
+            cleared = queue.clear_finished()
+            if not args.json:
+                print(f"forgot {cleared} finished job(s)")
+        jobs = queue.jobs()
+    finally:
+        queue.close()
+    if args.json:
+        print_json([j.to_json() for j in jobs])
+    elif not args.cancel and not args.clear:
+        if not jobs:
+            print("the download queue is empty")
+        else:
+            rows = [(j.id, j.status, j.name or j.ref, human_size(j.total), j.path or j.error or "") for j in jobs]
+            print_table(("ID", "STATUS", "NAME", "SIZE", "PATH / REASON"), rows, shrink=4)
+    return 0

@@ -1,0 +1,161 @@
+"""``civitai-companion download`` and ``queue`` end to end against the fake Civitai."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from civitai_companion.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def add_version(fake, name="Cli Lora", type="LORA", size=50_000):
+    model = fake.add_model(name=name, type=type, file_sizes=(size,))
+    version = model["modelVersions"][0]
+    return model["id"], version["id"], version["files"][0]
+
+
+def test_download_json_prints_path_hash_version_and_bytes(fake_civitai, capsys, tmp_path):
+    _, version_id, file = add_version(fake_civitai)
+    code, out, err = run(capsys, "download", str(version_id), "--host", "comfyui", "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document == {"path": str(tmp_path / "models" / "loras" / file["name"]), "sha256": file["hashes"]["SHA256"],
+                        "modelVersionId": version_id, "bytes": len(fake_civitai.file_bytes(file["id"]))}
+
+
+@pytest.mark.parametrize("ref", [
+    "urn:air:sd1:lora:civitai:{model}@{version}",
+    "{url}/models/{model}?modelVersionId={version}",
+    "{url}/models/{model}/some-slug",
+    "https://civitai.com/api/download/models/{version}",
+])
+def test_download_accepts_every_kind_of_ref(fake_civitai, capsys, tmp_path, ref):
+    model_id, version_id, file = add_version(fake_civitai)
+    text = ref.format(model=model_id, version=version_id, url=fake_civitai.url)
+    code, out, err = run(capsys, "download", text, "--host", "a1111", "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(tmp_path / "models" / "Lora" / file["name"])
+
+
+def test_download_human_output_and_second_run_downloads_nothing(fake_civitai, capsys, tmp_path):
+    _, version_id, file = add_version(fake_civitai)
+    code, out, _ = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    assert code == 0 and "SHA-256 verified" in out and file["name"] in out
+    fake_civitai.clear_requests()
+    code, out, _ = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    assert code == 0 and "already there" in out
+    assert not fake_civitai.requests_to("storage")
+
+
+def test_download_by_file_id_to_a_folder(fake_civitai, capsys, tmp_path):
+    _, version_id, _ = add_version(fake_civitai, type="Checkpoint")
+    vae = fake_civitai.add_file(version_id, name="the-vae.safetensors", type="VAE", size=3000)
+    code, out, err = run(capsys, "download", str(version_id), "--file-id", str(vae["id"]),
+                         "--folder", str(tmp_path / "here"), "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(tmp_path / "here" / "the-vae.safetensors")
+
+
+def test_download_by_format_size_fp(fake_civitai, capsys, tmp_path):
+    _, version_id, _ = add_version(fake_civitai, type="Checkpoint")
+    fp16 = fake_civitai.add_file(version_id, name="half.safetensors", size=3000,
+                                 metadata={"format": "SafeTensor", "size": "pruned", "fp": "fp16"})
+    code, out, err = run(capsys, "download", str(version_id), "--format", "SafeTensor", "--size", "pruned",
+                         "--fp", "fp16", "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["sha256"] == fp16["hashes"]["SHA256"]
+
+
+def test_subfolder_template(fake_civitai, capsys, tmp_path):
+    _, version_id, file = add_version(fake_civitai, name="Templated")
+    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--subfolder", "{modelName}", "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(tmp_path / "loras" / "Templated" / file["name"])
+
+
+def test_errors_are_one_line_with_advice(fake_civitai, capsys, tmp_path):
+    _, version_id, _ = add_version(fake_civitai)
+    fake_civitai.set_fault(version_id, "login_required")
+    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: login required") and "CIVITAI_API_TOKEN" in err
+
+
+def test_interrupted_download_tells_how_to_resume_and_resumes(fake_civitai, capsys, tmp_path, monkeypatch):
+    from civitai_companion.api import CivitaiClient
+    from civitai_companion.cli import download as cli_download
+
+    monkeypatch.setattr(cli_download, "make_client", lambda args: CivitaiClient(sleep=lambda seconds: None))
+    _, version_id, file = add_version(fake_civitai, size=300_000)
+    fake_civitai.set_fault(version_id, "drop", times=4, after_bytes=10_000)
+    code, _, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    assert code == 1 and "run the same command again to resume" in err
+    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    assert fake_civitai.requests_to("storage")[-1].headers.get("Range", "").startswith("bytes=")
+
+
+def test_bad_ref_is_a_usage_error(capsys):
+    code, _, err = run(capsys, "download", "not a ref")
+    assert code == 1 and "cannot read 'not a ref'" in err
+
+
+def test_file_id_and_format_are_exclusive(capsys):
+    code, _, err = run(capsys, "download", "5", "--file-id", "3", "--fp", "fp16")
+    assert code == 1 and "--file-id" in err
+
+
+def test_several_refs_go_through_the_queue(fake_civitai, capsys, tmp_path):
+    versions = [add_version(fake_civitai, name=f"Many {i}") for i in range(3)]
+    refs = [str(v) for _, v, _ in versions]
+    code, out, err = run(capsys, "download", *refs, "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    documents = json.loads(out)
+    assert sorted(d["sha256"] for d in documents) == sorted(f["hashes"]["SHA256"] for _, _, f in versions)
+    code, out, _ = run(capsys, "queue", "--json")
+    assert [j["status"] for j in json.loads(out)] == ["done"] * 3
+
+
+def test_several_refs_report_each_failure(fake_civitai, capsys, tmp_path):
+    _, good, _ = add_version(fake_civitai, name="Good")
+    _, bad, _ = add_version(fake_civitai, name="Bad")
+    fake_civitai.set_fault(bad, "archived")
+    code, out, err = run(capsys, "download", str(good), str(bad), "--root", str(tmp_path))
+    assert code == 1
+    assert "Good.safetensors" in out and f"error: {bad}: archived" in err
+
+
+def test_queue_cancel_and_clear(fake_civitai, capsys, tmp_path):
+    from civitai_companion.download_queue import DownloadQueue
+
+    _, version_id, _ = add_version(fake_civitai)
+    queue = DownloadQueue(autostart=False)
+    job = queue.submit(version_id, folder=str(tmp_path))
+    queue.close()
+    code, out, _ = run(capsys, "queue")
+    assert code == 0 and job.id in out and "pending" in out
+    code, out, _ = run(capsys, "queue", "--cancel", job.id)
+    assert code == 0 and "cancelled 1 job" in out
+    code, out, _ = run(capsys, "queue", "--clear")
+    assert "forgot 1" in out
+    code, out, _ = run(capsys, "queue")
+    assert "empty" in out
+
+
+def test_resume_finishes_what_the_queue_holds(fake_civitai, capsys, tmp_path):
+    from civitai_companion.download_queue import DownloadQueue
+
+    _, version_id, file = add_version(fake_civitai)
+    queue = DownloadQueue(autostart=False)
+    queue.submit(version_id, folder=str(tmp_path))
+    queue.close()
+    code, out, err = run(capsys, "download", "--resume", "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["path"] == str(tmp_path / file["name"])
