@@ -133,7 +133,7 @@ def test_several_refs_report_each_failure(fake_civitai, capsys, tmp_path):
 
 
 def test_queue_cancel_and_clear(fake_civitai, capsys, tmp_path):
-    from civitai_companion.download_queue import DownloadQueue
+    from civitai_companion.download.queue import DownloadQueue
 
     _, version_id, _ = add_version(fake_civitai)
     queue = DownloadQueue(autostart=False)
@@ -150,7 +150,7 @@ def test_queue_cancel_and_clear(fake_civitai, capsys, tmp_path):
 
 
 def test_resume_finishes_what_the_queue_holds(fake_civitai, capsys, tmp_path):
-    from civitai_companion.download_queue import DownloadQueue
+    from civitai_companion.download.queue import DownloadQueue
 
     _, version_id, file = add_version(fake_civitai)
     queue = DownloadQueue(autostart=False)

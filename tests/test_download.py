@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from civitai_companion import download_stream
+from civitai_companion.download import stream as download_stream
 from civitai_companion.api import (
     Archived,
     AuthRequired,
@@ -31,7 +31,7 @@ from civitai_companion.download import (
     NotAModelFile,
     choose_file,
 )
-from civitai_companion.download_stream import PartState, part_path, state_path, write_state
+from civitai_companion.download.stream import PartState, part_path, state_path, write_state
 from civitai_companion.hash_cache import HashCache
 from civitai_companion.hosts import MODEL_TYPES, get_layout
 

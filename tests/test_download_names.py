@@ -13,17 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from civitai_companion.download_errors import DownloadBusy
-from civitai_companion.download_lock import PathLock
-from civitai_companion.download_names import (
+from civitai_companion.download.errors import DownloadBusy
+from civitai_companion.download.lock import PathLock
+from civitai_companion.download.names import (
     MAX_NAME_BYTES,
     candidate_names,
     content_disposition_filename,
     is_inside,
     safe_filename,
 )
-from civitai_companion.download_progress import ProgressMeter
-from civitai_companion.download_stream import (
+from civitai_companion.download.progress import ProgressMeter
+from civitai_companion.download.stream import (
     PartState,
     WriteFailed,
     find_state,
@@ -159,7 +159,7 @@ def test_stream_into_keeps_what_arrived_before_a_network_error(tmp_path):
 def test_stream_into_reports_disk_errors(tmp_path, monkeypatch):
     import errno
 
-    from civitai_companion import download_stream
+    from civitai_companion.download import stream as download_stream
 
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")

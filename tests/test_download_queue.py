@@ -9,8 +9,8 @@ import pytest
 
 from civitai_companion.api import CivitaiClient
 from civitai_companion.download import Downloader
-from civitai_companion.download_queue import DownloadQueue
-from civitai_companion.download_stream import part_path, state_path
+from civitai_companion.download.queue import DownloadQueue
+from civitai_companion.download.stream import part_path, state_path
 
 
 @pytest.fixture

@@ -20,3 +20,14 @@ def add_host_options(parser: argparse.ArgumentParser) -> None:
         help="whose folder layout to use (default: standalone)",
     )
     parser.add_argument("--root", metavar="DIR", help="the app's folder (webui root, ComfyUI root, or models root)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts and limits."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value

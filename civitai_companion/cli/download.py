@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from .. import config
-from .common import add_host_options, make_client
+from .common import add_host_options, make_client, positive_int
 from .output import human_size, print_json, print_table
 
 
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("refs", nargs="*", metavar="REF", help="what to download; several run 2 at a time")
     which = p.add_argument_group("which file (default: the version's primary file)")
-    which.add_argument("--file-id", type=_positive, metavar="ID", help="this file of the version")
+    which.add_argument("--file-id", type=positive_int, metavar="ID", help="this file of the version")
     which.add_argument("--format", metavar="F", help="file format, e.g. SafeTensor")
     which.add_argument("--size", metavar="S", help="pruned or full")
     which.add_argument("--fp", metavar="P", help="precision, e.g. fp16")
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--folder", metavar="DIR", help="download into DIR instead of the layout's folder")
     p.add_argument("--subfolder", metavar="TEMPLATE", help="sub-folder template, e.g. '{baseModel}/{modelName}'")
     p.add_argument("--overwrite", action="store_true", help="replace a different file of the same name")
-    p.add_argument("--workers", type=_positive, default=2, help="downloads at once with several REFs (default 2)")
+    p.add_argument("--workers", type=positive_int, default=2, help="downloads at once with several REFs (default 2)")
     p.add_argument("--resume", action="store_true", help="finish the downloads left in the queue")
     p.set_defaults(func=cmd_download)
 
@@ -40,13 +40,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--cancel", metavar="ID", help="cancel a job by id, or 'all' (its partial file is deleted)")
     p.add_argument("--clear", action="store_true", help="forget finished, failed and cancelled jobs")
     p.set_defaults(func=cmd_queue)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 class _Bars:
@@ -130,7 +123,7 @@ def _download_one(args: argparse.Namespace) -> int:
 
 
 def _download_queued(args: argparse.Namespace) -> int:
-    from ..download_queue import DownloadQueue
+    from ..download import DownloadQueue
 
     downloader = _downloader(args)
     failures = 0
@@ -177,7 +170,7 @@ def _download_queued(args: argparse.Namespace) -> int:
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
-    from ..download_queue import DownloadQueue
+    from ..download import DownloadQueue
 
     queue = DownloadQueue(autostart=False)  # reads and edits the queue file; downloads nothing
     try:

@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 from .. import config
-from .common import add_host_options, make_client
+from .common import add_host_options, make_client, positive_int
 from .output import print_fields, print_json, print_table
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("hash", parents=[common], help="compute all six Civitai hashes of files")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--workers", type=_positive, help="files hashed at once (default: CPU count)")
+    p.add_argument("--workers", type=positive_int, help="files hashed at once (default: CPU count)")
     p.set_defaults(func=cmd_hash)
 
     p = sub.add_parser("scan", parents=[common], help="identify the model files in a library by hash")
@@ -44,14 +44,7 @@ def _library_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the layout's model folders)")
     add_host_options(p)
     p.add_argument("--refresh", action="store_true", help="ask again about files Civitai did not know recently")
-    p.add_argument("--workers", type=_positive, help="files hashed at once (default: CPU count)")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
+    p.add_argument("--workers", type=positive_int, help="files hashed at once (default: CPU count)")
 
 
 class _Bars:

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..api import Model, ModelVersion
-from .common import make_client
+from .common import make_client, positive_int
 from .output import human_size, print_fields, print_json, print_table
 
 MODEL_SORTS = ("Highest Rated", "Most Downloaded", "Most Liked", "Most Discussed", "Most Collected", "Most Images", "Newest", "Oldest")
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--allow-derivatives", action="store_true", default=None, help="only models that allow derivatives")
     p.add_argument("--allow-no-credit", action="store_true", default=None, help="only models usable without credit")
     p.add_argument("--allow-different-license", action="store_true", default=None, help="only models allowing other licences")
-    p.add_argument("--limit", type=_positive, default=20, help="how many models to list (default 20)")
+    p.add_argument("--limit", type=positive_int, default=20, help="how many models to list (default 20)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("show", parents=[common], help="show a model and its versions")
@@ -55,21 +55,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--nsfw", choices=("None", "Soft", "Mature", "X", "true", "false"), help="NSFW level filter")
     p.add_argument("--sort", choices=IMAGE_SORTS, metavar="S", help="one of: " + ", ".join(IMAGE_SORTS))
     p.add_argument("--period", choices=PERIODS)
-    p.add_argument("--limit", type=_positive, default=20)
+    p.add_argument("--limit", type=positive_int, default=20)
     p.set_defaults(func=cmd_images)
 
     for name, func in (("creators", cmd_creators), ("tags", cmd_tags)):
         p = sub.add_parser(name, parents=[common], help=f"list {name}")
         p.add_argument("query", nargs="?")
-        p.add_argument("--limit", type=_positive, default=20)
+        p.add_argument("--limit", type=positive_int, default=20)
         p.set_defaults(func=func)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 def cmd_search(args: argparse.Namespace) -> int:

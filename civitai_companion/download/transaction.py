@@ -5,7 +5,7 @@ leaves nothing but a resumable ``.part`` (network trouble) or nothing at all (ba
    SHA-256 before a byte is fetched; the layout gives the folder.
 2. ``GET /api/download/models/<id>`` with the Bearer token (when known) and without following redirects;
    the 307's signed storage URL is then fetched **without** the token.
-3. The body streams into ``<target>.part`` through :func:`~.download_stream.stream_into`, hashed on the
+3. The body streams into ``<target>.part`` through :func:`~.stream.stream_into`, hashed on the
    way; ``<target>.part.json`` says which file it belongs to (never the URL or the token).
 4. Size and SHA-256 are checked, the file is fsynced and ``os.replace``d into place, the sidecars are
    written and the hash is cached, so a later scan does not read the file again.
@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-from .api import CivitaiClient, ModelVersion
-from .api.errors import looks_like_html
-from .download_errors import (
+from ..api import CivitaiClient, ModelVersion
+from ..api.errors import looks_like_html
+from .errors import (
     DiskError,
     DownloadBusy,
     DownloadCancelled,
@@ -43,11 +43,11 @@ from .download_errors import (
     NotAModelFile,
     SizeMismatch,
 )
-from .download_http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, open_body
-from .download_lock import PathLock
-from .download_names import content_disposition_filename, is_inside, safe_filename
-from .download_progress import DownloadProgress, ProgressMeter
-from .download_stream import (
+from .http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, open_body
+from .lock import PathLock
+from .names import content_disposition_filename, is_inside, safe_filename
+from .progress import DownloadProgress, ProgressMeter
+from .stream import (
     CHUNK_SIZE,
     PartState,
     WriteFailed,
@@ -61,7 +61,7 @@ from .download_stream import (
     stream_into,
     write_state,
 )
-from .download_target import (
+from .target import (
     DownloadPlan,
     DownloadResult,
     build_plan,
@@ -134,7 +134,7 @@ class Downloader:
     def layout(self):
         with self._init_lock:
             if self._layout is None:
-                from .hosts import get_layout
+                from ..hosts import get_layout
 
                 host, root, template, other = self._layout_args
                 self._layout = get_layout(host, root, other_dir=other, subfolder_template=template)
@@ -145,7 +145,7 @@ class Downloader:
         """The shared hash cache, or None when disabled with ``hash_cache=False``."""
         with self._init_lock:
             if self._cache is None:
-                from .hash_cache import HashCache
+                from ..hash_cache import HashCache
 
                 self._cache = HashCache()
             return self._cache or None
@@ -154,7 +154,7 @@ class Downloader:
     def resolve(self, ref: str | int | ModelVersion) -> ModelVersion:
         if isinstance(ref, ModelVersion):
             return ref
-        from .refs import resolve_version
+        from ..refs import resolve_version
 
         return resolve_version(self.client, str(ref))
 
@@ -397,7 +397,7 @@ class Downloader:
         if not self.sidecars:
             return
         try:
-            from .sidecars import write_sidecars
+            from ..sidecars import write_sidecars
 
             options = {"session": self.client.session, "base_url": self.client.base_url,
                        "host": getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from . import config
-from .download import Downloader
-from .download_errors import DownloadCancelled
-from .download_progress import DownloadProgress
-from .download_stream import find_state, remove_partial
+from .. import config
+from .transaction import Downloader
+from .errors import DownloadCancelled
+from .progress import DownloadProgress
+from .stream import find_state, remove_partial
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .download_errors import DownloadCancelled
+from .errors import DownloadCancelled
 
 log = logging.getLogger(__name__)
 

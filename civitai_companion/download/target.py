@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import ModelFile, ModelVersion
-from .download_errors import DiskError, DownloadError, HashMismatch, NoMatchingFile, SizeMismatch
-from .download_names import candidate_names, is_inside, safe_filename
-from .download_progress import ProgressMeter
-from .download_stream import part_path, remove_partial, state_path
+from ..api import ModelFile, ModelVersion
+from .errors import DiskError, DownloadError, HashMismatch, NoMatchingFile, SizeMismatch
+from .names import candidate_names, is_inside, safe_filename
+from .progress import ProgressMeter
+from .stream import part_path, remove_partial, state_path
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ def file_sha256(path: Path, cache: Any, meter: ProgressMeter | None = None) -> s
             known = None
         if known:
             return known.upper()
-    from .hashing import hash_file
+    from ..hashing import hash_file
 
     try:
         st = path.stat()

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from .download_errors import DownloadBusy, DownloadCancelled
+from .errors import DownloadBusy, DownloadCancelled
 
 log = logging.getLogger(__name__)
 

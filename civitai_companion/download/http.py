@@ -17,10 +17,10 @@ from urllib.parse import urljoin
 import requests
 import urllib3
 
-from .api import CivitaiClient
-from .api.errors import CivitaiError, Forbidden, NotFound, redact_url
-from .download_errors import RESUME_HINT, DownloadInterrupted, NotAModelFile
-from .download_stream import part_path
+from ..api import CivitaiClient
+from ..api.errors import CivitaiError, Forbidden, NotFound, redact_url
+from .errors import RESUME_HINT, DownloadInterrupted, NotAModelFile
+from .stream import part_path
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ to do. None of them ever contains the token or a signed URL's secrets.
 
 from __future__ import annotations
 
-from .api.errors import BadRequest, BadResponse, CivitaiError, NetworkError
+from ..api.errors import BadRequest, BadResponse, CivitaiError, NetworkError
 
 RESUME_HINT = "run the same command again to resume"
 
