@@ -69,7 +69,7 @@ class _Bars:
                 from tqdm import tqdm
 
                 bar = self.bars[key] = tqdm(total=event.total, desc=desc, unit="B", unit_scale=True,
-                                            unit_divisor=1024, leave=False, file=sys.stderr)
+                                            unit_divisor=1024, leave=False, disable=None, file=sys.stderr)
             bar.total = event.total
             bar.update(event.bytes_done - bar.n)
 

@@ -64,7 +64,7 @@ class _Bars:
             from tqdm import tqdm
 
             unit = {"unit": "B", "unit_scale": True, "unit_divisor": 1024} if phase == "hash" else {}
-            bar = self.bars[phase] = tqdm(total=total, desc=self.LABELS.get(phase, phase), leave=False,
+            bar = self.bars[phase] = tqdm(total=total, desc=self.LABELS.get(phase, phase), leave=False, disable=None,
                                           file=sys.stderr, **unit)
         bar.total = total
         bar.update(done - bar.n)
