@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from civitai_companion.hash_cache import HashCache  # noqa: E402
-from civitai_companion.hashing import ALL_KINDS, hash_file, hash_files  # noqa: E402
+from civitai_companion.hash_batch import hash_files  # noqa: E402
+from civitai_companion.hashing import ALL_KINDS, hash_file  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -79,7 +80,7 @@ def rate(nbytes: int, seconds: float) -> str:
 CHILD = """
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from civitai_companion.hashing import hash_files
+from civitai_companion.hash_batch import hash_files
 paths, workers = json.loads(sys.argv[2]), int(sys.argv[3])
 tracemalloc.start()
 start = time.perf_counter()

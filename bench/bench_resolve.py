@@ -4,6 +4,7 @@ Prints, from one run: HTTP requests and wall time of the batched resolve (target
 same for one GET /model-versions/by-hash/:hash per file, and the update check's requests. The fake
 server is on 127.0.0.1, so wall times here are mostly our own overhead; against civitai.com every
 request also pays a round trip (the estimate line uses --rtt). Run: python bench/bench_resolve.py
+(``--quick``: 200 files).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1000, help="model files in the library (default 1000)")
+    parser.add_argument("--files", type=int, help="model files in the library (default 1000, --quick 200)")
+    parser.add_argument("--quick", action="store_true", help="a library of 200 files")
     parser.add_argument("--versions", type=int, default=4, help="versions per model; older ones are installed")
     parser.add_argument("--rtt", type=float, default=0.15, help="round trip to civitai.com for the estimate (s)")
     args = parser.parse_args()
+    args.files = args.files or (200 if args.quick else 1000)
 
     from tests.fake_civitai import FakeCivitai
 
@@ -79,7 +82,7 @@ def main() -> int:
         update_requests = len(fake.requests_to("api", path_prefix="/api/v1/models"))
         with_updates = sum(1 for e in report.entries if e.newer is not None)
 
-    print(f"batched resolve : {batched:5d} requests  {batched_time:7.2f} s  (target <= 12 requests)")
+    print(f"batched resolve : {batched:5d} requests  {batched_time:7.2f} s  (target <= {args.files // 100 + 2} requests)")
     print(f"one GET per file: {single:5d} requests  {single_time:7.2f} s")
     print(f"ratio           : {single / batched:5.0f}x fewer requests, {single_time / batched_time:5.1f}x faster here")
     print(f"at {args.rtt * 1000:.0f} ms per round trip: about {batched * args.rtt:.1f} s vs {single * args.rtt:.0f} s")

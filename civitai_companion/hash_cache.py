@@ -7,7 +7,8 @@ only an optimisation: if the database is corrupt it is moved aside and a new one
 locked or unwritable the operation is skipped with a warning instead of failing the caller.
 
 A ``<base>.civitai.info`` sidecar written by this project also answers for SHA-256 (see
-:func:`sidecar_sha256`); other kinds still need hashing.
+:func:`sidecar_sha256`), so a library copied with its sidecars is not hashed again; other kinds still
+need hashing. It does not, though, when this cache saw another inode at that path (a replaced file).
 """
 
 from __future__ import annotations
@@ -176,15 +177,20 @@ class HashCache:
             return {}
         size, mtime_ns, inode = _key(st)
 
-        def read(conn) -> dict:
+        def read(conn) -> tuple[dict, bool]:
             row = conn.execute(
-                "SELECT hashes FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
-                (name, size, mtime_ns, inode),
+                "SELECT size, mtime_ns, inode, hashes FROM file_hashes WHERE path = ?", (name,)
             ).fetchone()
-            return _decode(row[0]) if row else {}
+            if row is None:
+                return {}, False
+            if tuple(row[:3]) == (size, mtime_ns, inode):
+                return _decode(row[3]), False
+            return {}, row[2] != inode
 
-        known = self._run(read, {})
-        if known.get("SHA256") is None and self.use_sidecars:
+        known, replaced = self._run(read, ({}, False))
+        # The sidecar records size and mtime but not the inode (a copied library has new inodes). When we
+        # hashed another inode at this very path, the file was replaced: only hashing it tells what it is.
+        if known.get("SHA256") is None and self.use_sidecars and not replaced:
             sha = sidecar_sha256(name, stat_result=st, trust=self.trust_sidecars)
             if sha:
                 known["SHA256"] = sha

@@ -4,28 +4,21 @@ Civitai's ``files[].hashes`` keys, all upper-case hex: ``SHA256`` (whole file), 
 characters), ``AutoV1`` (SHA-256 of the 64 KiB at offset 1 MiB, first 8; absent under 2 MiB), ``AutoV3``
 (safetensors only: SHA-256 of the bytes after the header, first 12), ``CRC32`` (IEEE, written
 little-endian) and ``BLAKE3``. Model files are gigabytes, so :func:`hash_file` reads each once into a
-reused buffer and feeds every kind from it, and :func:`hash_files` spreads a batch over threads (hashlib,
-zlib and blake3 release the GIL) and skips what a :class:`~.hash_cache.HashCache` knows. Heavy modules
-are imported on first use; nothing runs at import time.
+reused buffer and feeds every kind from it. Batches of files (in parallel, with the hash cache) are
+:mod:`~civitai_companion.hash_batch`'s job. Heavy modules are imported on first use; nothing runs at
+import time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import stat
 import threading
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
-
-if TYPE_CHECKING:
-    from .hash_cache import HashCache
-
-log = logging.getLogger(__name__)
+from typing import Callable, Iterable
 
 ALL_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2", "AutoV3", "CRC32", "BLAKE3")
 MIB = 1024 * 1024
@@ -170,7 +163,8 @@ class _Plan:
         return {kind: value.upper() for kind, value in values.items() if value}
 
 
-def _check_cancel(cancel, path) -> None:
+def check_cancel(cancel, path) -> None:
+    """Raise :class:`HashCancelled` once ``cancel`` (anything with ``is_set()``) is set."""
     if cancel is not None and cancel.is_set():
         raise HashCancelled(f"hashing {path} was cancelled")
 
@@ -198,11 +192,20 @@ def _feed_lane(lane: list[_Feed], pos: int, view: memoryview) -> None:
         feed.feed(pos, view)
 
 
-def _named(exc: OSError, path) -> OSError:
+def named_error(exc: OSError, path) -> OSError:
     """The same kind of OSError, with the file named so the message stands on its own."""
     if exc.filename is not None or isinstance(exc, HashError):
         return exc
     return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path))
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for a user: ``No such file or directory: /x/a.safetensors``, without Python's ``[Errno 2]``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {os.fsdecode(exc.filename)}" if exc.filename is not None else exc.strerror
+    else:
+        text = str(exc)
+    return " ".join(text.split()) or type(exc).__name__
 
 
 def _open_regular(path: Path):
@@ -241,7 +244,7 @@ def hash_file(
     if threads is not None and threads < 0:
         raise ValueError("threads must be None or >= 0")
     path = Path(path)
-    _check_cancel(cancel, path)
+    check_cancel(cancel, path)
     try:
         with _open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
@@ -259,7 +262,7 @@ def hash_file(
             else:
                 _run_pipelined(reader, views, first, plan.lanes(threads), progress, cancel, path)
     except OSError as exc:
-        raise _named(exc, path) from None
+        raise named_error(exc, path) from None
     if plan.limit is None and reader.pos != size:
         raise HashError(errno.EIO, f"{path} changed while it was being hashed ({size} bytes, read {reader.pos})")
     return plan.results()
@@ -272,7 +275,7 @@ def _run_sequential(reader: _Reader, view, chunk, feeds, progress, cancel, path)
         pos += len(chunk)
         if progress is not None:
             progress(pos)
-        _check_cancel(cancel, path)
+        check_cancel(cancel, path)
         chunk = reader.read(view)
 
 
@@ -297,7 +300,7 @@ def _run_pipelined(reader: _Reader, views, chunk, lanes, progress, cancel, path)
             inflight.append((pos + len(chunk), futures))
             pos += len(chunk)
             k += 1
-            _check_cancel(cancel, path)
+            check_cancel(cancel, path)
             if len(inflight) >= len(views):
                 settle()
             chunk = reader.read(views[k % len(views)])
@@ -329,7 +332,7 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
                 return {}
             raw = head[8:] + f.read(offset - 9)
     except OSError as exc:
-        raise _named(exc, path) from None
+        raise named_error(exc, path) from None
     try:
         header = json.loads(raw.decode("utf-8"))
     except ValueError:
@@ -344,120 +347,3 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
             return {"AutoV3": match.group(1).upper()[:12]}
     return {}
 
-
-@dataclass
-class HashStats:
-    """What a :func:`hash_files` run did; ``bytes_hashed`` counts bytes actually read and hashed."""
-
-    files_total: int = 0
-    files_cached: int = 0
-    files_hashed: int = 0
-    files_failed: int = 0
-    bytes_total: int = 0
-    bytes_hashed: int = 0
-    cancelled: bool = False
-
-
-class HashResults(dict):
-    """``{Path: hashes dict or Exception}`` plus the run's :class:`HashStats` as ``.stats``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stats = HashStats()
-
-
-def hash_files(
-    paths: Iterable[str | os.PathLike],
-    kinds: str | Iterable[str] = ALL_KINDS,
-    *,
-    cache: HashCache | None = None,
-    workers: int | None = None,
-    progress: Callable[[int, int, int, int], object] | None = None,
-    cancel: threading.Event | None = None,
-) -> HashResults:
-    """Hash many files, in parallel, each at most once: a dict ``{Path(p): hashes or exception}``.
-
-    A file the ``cache`` knows (same path, size, mtime and inode) is answered without reading a byte;
-    only the kinds the cache lacks are computed, and the cache is updated. One bad file never stops the
-    batch: its entry is the exception. ``workers`` threads (default: CPU count) hash different files.
-    ``progress(bytes_done, bytes_total, files_done, files_total)`` is called from worker threads, one
-    call at a time: bytes count only files that need hashing (a failed file's unread rest counts as
-    done), files count every path. After ``cancel`` is set, running files stop at their next buffer and
-    unfinished files map to :class:`HashCancelled`; ``result.stats.cancelled`` tells.
-    """
-    kinds = normalize_kinds(kinds)
-    results = HashResults()
-    stats = results.stats
-    unique = list(dict.fromkeys(Path(p) for p in paths))
-    stats.files_total = len(unique)
-    todo = []
-    for path in unique:
-        try:
-            st = os.stat(path)
-            if stat.S_ISDIR(st.st_mode):
-                raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
-        except OSError as exc:
-            results[path] = _named(exc, path)
-            stats.files_failed += 1
-            continue
-        known = cache.known(path, stat_result=st) if cache is not None else {}
-        missing = tuple(k for k in kinds if k not in known)
-        if missing:
-            todo.append((path, st, missing, known))
-            stats.bytes_total += st.st_size
-        else:
-            results[path] = {k: known[k] for k in kinds if known[k] is not None}
-            stats.files_cached += 1
-    lock, done = threading.Lock(), {"bytes": 0, "files": 0}
-
-    def report(*, nbytes: int = 0, hashed: int = 0, files: int = 0) -> None:
-        """Sum progress from all workers; calls are serialised and never go backwards."""
-        with lock:
-            done["bytes"] = min(done["bytes"] + max(nbytes, 0), stats.bytes_total)
-            done["files"] += files
-            stats.bytes_hashed += hashed
-            if progress is not None:
-                progress(done["bytes"], stats.bytes_total, done["files"], stats.files_total)
-
-    report(files=len(unique) - len(todo))
-    workers = max(1, workers or os.cpu_count() or 1)
-    # Several files at once already fill the cores; a lone big file may use helper threads instead.
-    threads = None if len(todo) == 1 and workers > 1 else 0
-
-    def one(path: Path, st: os.stat_result, missing: tuple[str, ...], known: dict):
-        seen = [0]
-
-        def on_bytes(done: int) -> None:
-            report(nbytes=done - seen[0], hashed=done - seen[0])
-            seen[0] = done
-
-        try:
-            _check_cancel(cancel, path)
-            new = hash_file(path, missing, progress=on_bytes, cancel=cancel, threads=threads)
-        except Exception as exc:
-            report(nbytes=st.st_size - seen[0], files=1)
-            return exc
-        if cache is not None:
-            cache.put(path, {**dict.fromkeys(missing), **new}, stat_result=st)
-        report(nbytes=st.st_size - seen[0], files=1)
-        merged = {**known, **new}
-        return {k: merged[k] for k in kinds if merged.get(k) is not None}
-
-    if todo:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix="civitai-hash-files") as pool:
-            # Biggest first, so one huge file does not start last and run alone.
-            todo.sort(key=lambda item: -item[1].st_size)
-            futures = [(item[0], pool.submit(one, *item)) for item in todo]
-            for path, fut in futures:
-                value = fut.result()
-                results[path] = value
-                if isinstance(value, Exception):
-                    stats.files_failed += 1
-                    if not isinstance(value, HashCancelled):
-                        log.debug("could not hash %s: %s", path, value)
-                else:
-                    stats.files_hashed += 1
-    stats.cancelled = bool(cancel is not None and cancel.is_set())
-    return results

@@ -61,7 +61,10 @@ class ScanEntry:
     warnings: list[str] = field(default_factory=list)
 
     def fail(self, message: object) -> None:
-        self.status, self.error = "error", " ".join(str(message).split()) or "failed"
+        from .hashing import error_text
+
+        text = error_text(message) if isinstance(message, BaseException) else " ".join(str(message).split())
+        self.status, self.error = "error", text or "failed"
 
     def to_json(self) -> dict:
         """The ``scan --json`` object: Civitai's names for Civitai's values."""
@@ -289,7 +292,7 @@ def resolve_hashes(
         else:
             answers.update({sha: found.get(sha) for sha in chunk})
         if stop is not None:
-            log.warning("lookup stopped: %s", stop)
+            log.info("lookup stopped: %s", stop)  # every entry left carries this error; callers report it
             for sha in todo[start:]:
                 answers.setdefault(sha, stop)
             break
@@ -332,6 +335,7 @@ def scan(
     unknown_cache: UnknownCache | None = None,
     host: str = "a1111",
     previews: bool = True,
+    replace_previews: bool = False,
     max_nsfw_level: int = 1,
     workers: int | None = None,
     progress: Progress | None = None,
@@ -339,7 +343,8 @@ def scan(
 ) -> ScanReport:
     """Hash, resolve, check for updates and write sidecars for ``entries`` (see ``find_model_files``).
 
-    ``refresh`` asks Civitai again about hashes the unknown-cache remembers. ``host`` decides the
+    ``refresh`` asks Civitai again about hashes the unknown-cache remembers. A preview the user already
+    has is kept unless ``replace_previews``. ``host`` decides the
     ``sd version`` written for Flux models (``"forge"``). ``progress(phase, done, total)`` is called with
     the phases "hash" (bytes), "resolve" (hashes), "updates" (models) and "sidecars" (files).
     """
@@ -371,7 +376,7 @@ def scan(
         for entry in resolved:
             entry.newer = newer.get(entry.version.id)
     if sidecars and resolved and not report.cancelled:
-        _write_all_sidecars(resolved, client=client, host=host, previews=previews,
+        _write_all_sidecars(resolved, client=client, host=host, previews=previews, replace_previews=replace_previews,
                             max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
     report.cancelled = bool(cancel is not None and cancel.is_set())
     return report
@@ -379,7 +384,7 @@ def scan(
 
 def _hash_entries(entries, cache, report, *, workers, progress, cancel) -> None:
     """Fill in each pending entry's SHA-256, or mark it as an error."""
-    from .hashing import hash_files
+    from .hash_batch import hash_files
 
     pending = [e for e in entries if e.status == "pending"]
 
@@ -424,7 +429,8 @@ def _resolve_entries(entries, client, report, *, unknown_cache, refresh, progres
             entry.fail("cancelled")
 
 
-def _write_all_sidecars(resolved, *, client, host, previews, max_nsfw_level, progress, cancel) -> None:
+def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, max_nsfw_level, progress,
+                        cancel) -> None:
     from .sidecars import write_sidecars
 
     def one(entry: ScanEntry) -> None:
@@ -433,7 +439,8 @@ def _write_all_sidecars(resolved, *, client, host, previews, max_nsfw_level, pro
         try:
             entry.sidecars = write_sidecars(
                 entry.path, entry.version, sha256=entry.sha256, session=client.session, host=host,
-                max_nsfw_level=max_nsfw_level, preview=previews, base_url=client.base_url,
+                max_nsfw_level=max_nsfw_level, preview=previews, replace_preview=replace_previews,
+                base_url=client.base_url,
             )
             entry.warnings.extend(entry.sidecars.warnings)
         except OSError as exc:  # the file is still resolved; only its sidecars failed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
+from civitai_companion.api import CivitaiClient
+from civitai_companion.cli import library as cli_library
 from civitai_companion.cli import main
 from tests.fake_civitai import make_safetensors
 
@@ -69,7 +69,7 @@ def test_scan_table_and_error_exit_code(fake_civitai, capsys, tmp_path):
     assert lines[0].split()[:3] == ["STATUS", "FILE", "MODEL"]
     assert any(line.startswith("resolved") and "Table Lora" in line for line in lines)
     assert any(line.startswith("error") and "no such file" in line for line in lines)
-    assert lines[-1].startswith("2 files: 1 resolved, 0 unknown, 1 errors")
+    assert lines[-1] == "2 files: 1 resolved, 0 unknown, 1 error (2 API requests)"  # by-hash, /models?ids=
 
 
 def test_hash_json_keys_are_civitais(fake_civitai, capsys, tmp_path):
@@ -130,3 +130,49 @@ def test_triggers_unknown_file_is_a_one_line_error(fake_civitai, capsys, tmp_pat
     code, out, err = run(capsys, "triggers", str(tmp_path / "x.safetensors"))
     assert code == 1 and out == ""
     assert err.startswith("error: x.safetensors is not on Civitai") and err.count("\n") == 1
+
+
+def test_scan_without_network_reports_each_file_and_one_line_per_reason(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli_library, "make_client", lambda args: CivitaiClient(base_url=args.base_url,
+                                                                                sleep=lambda _s: None))
+    for i in range(3):
+        (tmp_path / f"m{i}.safetensors").write_bytes(make_safetensors(16, seed=20 + i))
+    code, out, err = run(capsys, "scan", str(tmp_path), "--json", "--base-url", "http://127.0.0.1:9")
+    assert code == 1
+    rows = json.loads(out)
+    assert [r["status"] for r in rows] == ["error"] * 3
+    assert all(r["sha256"] and "connection failed" in r["error"] for r in rows)
+    assert err.count("\n") == 1 and err.startswith("error: 3 files: connection failed")
+    assert "Traceback" not in err
+
+
+def test_scan_of_a_missing_root_is_a_one_line_error(capsys, tmp_path):
+    code, out, err = run(capsys, "scan", "--host", "comfyui", "--root", str(tmp_path / "nope"))
+    assert (code, out) == (1, "")
+    assert err == f"error: no such folder: {tmp_path / 'nope'}\n"
+
+
+def test_hash_errors_read_like_sentences(capsys, tmp_path):
+    code, out, err = run(capsys, "hash", str(tmp_path / "nope.bin"), str(tmp_path), "--json")
+    assert code == 1
+    assert [row["error"] for row in json.loads(out)] == [
+        f"No such file or directory: {tmp_path / 'nope.bin'}", f"Is a directory: {tmp_path}"]
+    assert "[Errno" not in err and err.count("\n") == 2
+
+
+def test_triggers_of_a_folder_is_a_one_line_error(capsys, tmp_path):
+    code, out, err = run(capsys, "triggers", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.startswith("error: ") and "folder" in err and err.count("\n") == 1
+
+
+def test_scan_keeps_the_users_preview_unless_asked_to_replace_it(fake_civitai, capsys, tmp_path):
+    lora = fake_civitai.add_model(name="Preview Lora")
+    install(fake_civitai, tmp_path / "p.safetensors", lora)
+    mine = b"\x89PNG\r\n\x1a\n my own picture"
+    (tmp_path / "p.preview.png").write_bytes(mine)
+    assert run(capsys, "scan", str(tmp_path), "--no-updates")[0] == 0
+    assert (tmp_path / "p.preview.png").read_bytes() == mine
+    assert run(capsys, "scan", str(tmp_path), "--no-updates", "--replace-previews")[0] == 0
+    [preview] = tmp_path.glob("p.preview.*")
+    assert preview.read_bytes() != mine and preview.stat().st_size > len(mine)

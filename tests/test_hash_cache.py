@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from civitai_companion.hash_cache import HashCache, sidecar_path, sidecar_record, sidecar_sha256
-from civitai_companion.hashing import hash_file, hash_files
+from civitai_companion.hash_batch import hash_files
+from civitai_companion.hashing import hash_file
 
 SHA_A = "A" * 64
 SHA_B = "B" * 64
@@ -224,6 +225,32 @@ def test_a_sidecar_from_before_a_touch_is_ignored(cache, model):
     st = model.stat()
     os.utime(model, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert cache.get(model, "SHA256") is None
+
+
+def test_a_same_size_replacement_is_hashed_again_despite_its_old_sidecar(cache, model, tmp_path):
+    old_sha = hash_files([model], ["SHA256"], cache=cache)[model]["SHA256"]
+    write_sidecar(model, sidecar_record(model, old_sha))
+    old = model.stat()
+    replacement = write(tmp_path / "new.tmp", b"other bytes")
+    os.utime(replacement, ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(replacement, model)
+    assert sidecar_sha256(model) == old_sha  # size and mtime alone cannot tell
+    again = hash_files([model], ["SHA256"], cache=cache)
+    assert again[model]["SHA256"] == hash_file(model, "SHA256")["SHA256"] != old_sha
+    assert again.stats.bytes_hashed == old.st_size
+
+
+def test_a_copied_library_is_answered_by_its_sidecars(tmp_path, model):
+    sha = hash_file(model, "SHA256")["SHA256"]
+    write_sidecar(model, sidecar_record(model, sha))
+    copy = tmp_path / "elsewhere" / model.name
+    copy.parent.mkdir()
+    copy.write_bytes(model.read_bytes())
+    os.utime(copy, ns=(model.stat().st_atime_ns, model.stat().st_mtime_ns))  # as cp -p / rsync -a do
+    sidecar_path(copy).write_bytes(sidecar_path(model).read_bytes())
+    with HashCache(tmp_path / "other-machine.sqlite") as fresh:
+        results = hash_files([copy], ["SHA256"], cache=fresh)
+    assert results[copy] == {"SHA256": sha} and results.stats.bytes_hashed == 0
 
 
 def test_a_sidecar_with_another_size_is_ignored(model):

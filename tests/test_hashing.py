@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from civitai_companion import hashing
+from civitai_companion import hash_batch, hashing
+from civitai_companion.hash_batch import hash_files
 from civitai_companion.hash_cache import HashCache
 from civitai_companion.hashing import (
     ALL_KINDS,
@@ -22,7 +23,6 @@ from civitai_companion.hashing import (
     HashError,
     claimed_hashes,
     hash_file,
-    hash_files,
 )
 
 VECTORS_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hash-vectors.json"
@@ -350,7 +350,7 @@ def test_hash_files_reports_a_read_error_per_file(tmp_path, monkeypatch):
             raise OSError(5, "Input/output error", str(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(hashing, "hash_file", flaky)
+    monkeypatch.setattr(hash_batch, "hash_file", flaky)
     results = hash_files([bad, good], ["SHA256"], workers=2)
     assert results[good] == {"SHA256": hashlib.sha256(b"a" * 5000).hexdigest().upper()}
     assert isinstance(results[bad], OSError) and "bad.bin" in str(results[bad])
@@ -404,7 +404,7 @@ def test_hash_files_computes_only_the_kinds_the_cache_lacks(tmp_path, monkeypatc
     hash_files([path], ["SHA256"], cache=cache)
     asked = []
     real = hash_file
-    monkeypatch.setattr(hashing, "hash_file", lambda p, kinds, **kw: asked.append(kinds) or real(p, kinds, **kw))
+    monkeypatch.setattr(hash_batch, "hash_file", lambda p, kinds, **kw: asked.append(kinds) or real(p, kinds, **kw))
     got = hash_files([path], ["SHA256", "AutoV2", "CRC32"], cache=cache)[path]
     assert asked == [("CRC32",)]
     assert got == {k: VECTORS["hello_world_txt"][k] for k in ("SHA256", "AutoV2", "CRC32")}
@@ -422,7 +422,7 @@ def test_hash_files_remembers_kinds_that_do_not_apply(tmp_path):
 
 def test_importing_the_module_loads_no_heavy_dependency():
     code = (
-        "import sys, civitai_companion.hashing, civitai_companion.hash_cache;"
+        "import sys, civitai_companion.hashing, civitai_companion.hash_batch, civitai_companion.hash_cache;"
         "print(sorted(m for m in ('blake3', 'sqlite3', 'concurrent.futures', 'hashlib') if m in sys.modules))"
     )
     root = Path(hashing.__file__).resolve().parents[1]

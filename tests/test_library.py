@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from civitai_companion.api import CivitaiClient
+from civitai_companion.api import CivitaiClient, ServerError
 from civitai_companion.hash_cache import HashCache
 from civitai_companion.hosts import get_layout
 from civitai_companion.library import (
@@ -162,6 +162,68 @@ def test_failed_batch_falls_back_to_single_gets(fake_civitai, client, tmp_path):
         "a.safetensors": "resolved", "b.safetensors": "resolved", "c.safetensors": "unknown"}
     assert len(posts(fake_civitai)) == 5
     assert len(gets(fake_civitai)) == 3
+
+
+class SecondBatchFails(CivitaiClient):
+    """A client whose second by-hash POST fails, as a flaky server's would."""
+
+    calls = 0
+
+    def versions_by_hashes(self, sha256s):
+        self.calls += 1
+        if self.calls == 2:
+            raise ServerError("server error 502 for by-hash", status=502)
+        return super().versions_by_hashes(sha256s)
+
+
+def test_only_the_failed_batch_is_asked_one_by_one(fake_civitai):
+    first = fake_civitai.add_model(name="In Batch One")
+    second = fake_civitai.add_model(name="In Batch Two")
+    sha = {m["id"]: m["modelVersions"][0]["files"][0]["hashes"]["SHA256"] for m in (first, second)}
+    hashes = [sha[first["id"]]] + [f"{i:064X}" for i in range(1, 150)] + [sha[second["id"]]]
+    fake_civitai.clear_requests()
+
+    answers = resolve_hashes(SecondBatchFails(sleep=lambda _s: None), hashes)
+
+    assert [len(json.loads(r.body)) for r in posts(fake_civitai)] == [100]
+    asked = [r.path.rsplit("/", 1)[1] for r in gets(fake_civitai)]
+    assert asked == hashes[100:]  # only what the failed batch left, each once
+    assert answers[sha[first["id"]]].model_id == first["id"]
+    assert answers[sha[second["id"]]].model_id == second["id"]
+    assert sum(1 for v in answers.values() if v is None) == 149
+
+
+def test_a_500_for_one_single_lookup_fails_only_that_file(fake_civitai, client, tmp_path):
+    good = fake_civitai.add_model(name="Single Good")
+    install(fake_civitai, tmp_path / "good.safetensors", good)
+    (tmp_path / "odd.safetensors").write_bytes(make_safetensors(24, seed=13))
+    odd = hashlib.sha256((tmp_path / "odd.safetensors").read_bytes()).hexdigest().upper()
+    fake_civitai.set_api_fault(BY_HASH, 500, times=5)  # the batch fails, with all its retries
+    fake_civitai.set_api_fault(f"{BY_HASH}/{odd}", 500, times=None)
+
+    report = scan(entries_for_paths([tmp_path]), client=client, sidecars=False, updates=False)
+
+    found = by_name(report)
+    assert found["good.safetensors"].status == "resolved"
+    assert found["odd.safetensors"].status == "error" and "\n" not in found["odd.safetensors"].error
+
+
+def test_a_copied_library_is_not_hashed_again(fake_civitai, client, tmp_path, monkeypatch):
+    model = fake_civitai.add_model(name="Copied")
+    install(fake_civitai, tmp_path / "a" / "c.safetensors", model)
+    first = scan(entries_for_paths([tmp_path / "a"]), client=client, updates=False, previews=False)
+    assert first.files_hashed == 1
+    copy = tmp_path / "b"
+    copy.mkdir()
+    for src in (tmp_path / "a").iterdir():  # as cp -p or rsync -a copy them: same bytes, same mtime
+        (copy / src.name).write_bytes(src.read_bytes())
+        os.utime(copy / src.name, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns))
+    monkeypatch.setenv("CIVITAI_COMPANION_HOME", str(tmp_path / "other-machine"))
+
+    second = scan(entries_for_paths([copy]), client=client, updates=False, previews=False)
+
+    assert second.files_hashed == 0 and second.bytes_hashed == 0
+    assert by_name(second)["c.safetensors"].version.id == model["modelVersions"][0]["id"]
 
 
 def test_unknown_hash_is_not_asked_again_until_refresh(fake_civitai, client, tmp_path):

@@ -22,8 +22,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     _library_options(p)
     p.add_argument("--no-sidecars", action="store_true", help="write no .civitai.info, preview or <name>.json")
     p.add_argument("--no-previews", action="store_true", help="write sidecars but download no preview images")
+    p.add_argument("--replace-previews", action="store_true",
+                   help="download Civitai's preview even where the model already has one (default: keep yours)")
     p.add_argument("--no-updates", action="store_true", help="do not look for newer versions")
-    p.add_argument("--nsfw-level", type=int, default=1, metavar="N",
+    p.add_argument("--nsfw-level", type=positive_int, default=1, metavar="N",
                    help="highest NSFW level for preview images: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX (default 1)")
     p.add_argument("--forge", action="store_true", help="write 'Flux' as sd version for Flux models (Forge)")
     p.set_defaults(func=cmd_scan)
@@ -74,6 +76,24 @@ class _Bars:
             bar.close()
 
 
+def _print_errors(entries) -> None:
+    """One ``error:`` line on stderr per failed file; a reason shared by many files (no network) once."""
+    by_reason: dict[str, list] = {}
+    for e in entries:
+        if e.status == "error":
+            by_reason.setdefault(e.error or "failed", []).append(e.path)
+    for reason, paths in by_reason.items():
+        if len(paths) == 1 and str(paths[0]) in reason:
+            print(f"error: {reason}", file=sys.stderr)
+        else:
+            where = _display(paths[0]) if len(paths) == 1 else f"{len(paths)} files"
+            print(f"error: {where}: {reason}", file=sys.stderr)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _display(path: Path) -> str:
     rel = os.path.relpath(path)
     return rel if not rel.startswith("..") and len(rel) < len(str(path)) else str(path)
@@ -81,7 +101,8 @@ def _display(path: Path) -> str:
 
 def cmd_hash(args: argparse.Namespace) -> int:
     from ..hash_cache import HashCache
-    from ..hashing import ALL_KINDS, hash_files
+    from ..hash_batch import hash_files
+    from ..hashing import ALL_KINDS, error_text
 
     paths = [Path(f).expanduser().absolute() for f in args.files]
     bars = _Bars()
@@ -99,8 +120,8 @@ def cmd_hash(args: argparse.Namespace) -> int:
             document.append({"path": str(path), "hashes": {k: value[k] for k in ALL_KINDS if k in value}})
         else:
             failed += 1
-            document.append({"path": str(path), "error": " ".join(str(value).split())})
-            print(f"error: {value}", file=sys.stderr)
+            document.append({"path": str(path), "error": error_text(value)})
+            print(f"error: {error_text(value)}", file=sys.stderr)
     if args.json:
         print_json(document)
     else:
@@ -120,6 +141,8 @@ def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: 
     if args.paths:
         entries = entries_for_paths(args.paths)
     else:
+        if args.root and not Path(args.root).expanduser().is_dir():
+            raise NotADirectoryError(f"no such folder: {args.root}")
         layout = get_layout(args.host, args.root)
         entries = find_model_files(layout.scan_folders())
     bars = _Bars()
@@ -133,10 +156,12 @@ def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: 
 def cmd_scan(args: argparse.Namespace) -> int:
     host = "forge" if args.forge else args.host
     report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates, host=host,
-                       previews=not args.no_previews, max_nsfw_level=args.nsfw_level)
+                       previews=not args.no_previews, replace_previews=args.replace_previews,
+                       max_nsfw_level=args.nsfw_level)
     errors = report.count("error")
     if args.json:
         print_json([e.to_json() for e in report.entries])
+        _print_errors(report.entries)
         return 1 if errors else 0
     if not report.entries:
         print("no model files found")
@@ -151,10 +176,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
             rows.append((e.status, _display(e.path), e.error or "", "", "", ""))
     print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), rows, shrink=1)
     newer = sum(1 for e in report.entries if e.newer is not None)
-    summary = f"{len(report.entries)} files: {report.count('resolved')} resolved, {report.count('unknown')} unknown"
-    summary += f", {errors} errors" if errors else ""
+    summary = f"{_count(len(report.entries), 'file')}: {report.count('resolved')} resolved, "
+    summary += f"{report.count('unknown')} unknown"
+    summary += f", {_count(errors, 'error')}" if errors else ""
     summary += f"; {newer} with a newer version" if newer else ""
-    print(f"{summary} ({report.requests} API requests)")
+    print(f"{summary} ({_count(report.requests, 'API request')})")
+    _print_errors(report.entries)
     return 1 if errors else 0
 
 
@@ -187,9 +214,7 @@ def cmd_updates(args: argparse.Namespace) -> int:
         print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0)
     else:
         print(f"no updates: {report.count('resolved')} resolved model files are at their newest version")
-    for e in report.entries:
-        if e.status == "error":
-            print(f"error: {e.path}: {e.error}", file=sys.stderr)
+    _print_errors(report.entries)
     return 1 if report.count("error") else 0
 
 
@@ -198,13 +223,15 @@ def cmd_triggers(args: argparse.Namespace) -> int:
     from ..sidecars import read_info, read_user_json
 
     path = Path(args.file).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name one model file")
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     info = read_info(path)
     if info is None and not read_user_json(path).get("activation text"):
         from ..api import NotFound
         from ..hash_cache import HashCache
-        from ..hashing import hash_files
+        from ..hash_batch import hash_files
 
         with HashCache() as cache:
             result = hash_files([path.absolute()], ["SHA256"], cache=cache)[path.absolute()]

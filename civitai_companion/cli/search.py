@@ -182,7 +182,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     target = args.target
     if os.path.exists(target):
         from ..hash_cache import HashCache
-        from ..hashing import hash_files
+        from ..hash_batch import hash_files
 
         path = os.path.abspath(target)
         result = next(iter(hash_files([path], ["SHA256"], cache=HashCache()).values()))
