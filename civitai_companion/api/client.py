@@ -8,15 +8,18 @@ requests with a token bypass Civitai's edge cache, so sending it everywhere woul
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from .. import config
-from .errors import BadRequest, BadResponse, is_hex
+from .errors import AuthRequired, BadRequest, BadResponse, is_hex
 from .http import DEFAULT_TIMEOUT, ResponseCache, Transport, decode_json
+from .params import clamp_page_size, drop_none, image_filters, model_filters, param_list, positive_id
 from .types import Creator, HashMatch, Image, Model, ModelVersion, Page, Tag
 
 log = logging.getLogger(__name__)
@@ -32,10 +35,6 @@ HASH_LENGTHS = {8, 10, 12, 64}  # AutoV1/CRC32, AutoV2, AutoV3, SHA256/BLAKE3
 def _chunks(seq: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]
-
-
-def _flag(value: bool | None) -> str | None:
-    return None if value is None else ("true" if value else "false")
 
 
 def normalize_hash(value: str) -> str:
@@ -92,6 +91,11 @@ class CivitaiClient:
         token = self.token
         if not token or urlsplit(url).netloc.lower() != urlsplit(self.base_url).netloc.lower():
             return {}
+        if not _TOKEN_TEXT.match(token):  # http.client would fail on it with an encoding error
+            raise AuthRequired(
+                "the API token contains spaces or characters that cannot be sent in a header",
+                hint="check CIVITAI_API_TOKEN; copy the key again from your Civitai account settings",
+            )
         return {"Authorization": f"Bearer {token}"}
 
     # -- the one request path -------------------------------------------------------------------------
@@ -112,15 +116,17 @@ class CivitaiClient:
     def _json(self, method: str, path: str, *, params=None, json_body=None, auth=False, not_found=None, use_cache=True):
         url = path if path.startswith(("http://", "https://")) else self.api_url(path)
         headers = self.auth_headers(url) if auth else {}
-        param_list = _param_list(params)
-        key = (method, url, tuple(param_list), bool(headers))
+        pairs = param_list(params)
+        # Answers with a token are per account: key them on a digest of the token, never the token itself.
+        who = hashlib.sha256(headers["Authorization"].encode()).hexdigest() if headers else None
+        key = (method, url, tuple(pairs), who)
         if method == "GET" and use_cache:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
         error_kw = {"base_url": self.base_url, "not_found": not_found, "has_token": bool(headers)}
         response = self.transport.send(
-            method, url, params=param_list or None, json_body=json_body, headers=headers, error_kw=error_kw
+            method, url, params=pairs or None, json_body=json_body, headers=headers, error_kw=error_kw
         )
         data = decode_json(response)
         if method == "GET" and use_cache:
@@ -151,10 +157,13 @@ class CivitaiClient:
     ) -> Iterator[Any]:
         """Yield items across pages until ``limit`` items or the end: short and empty pages do not stop
         the walk while a cursor remains; a repeated cursor does (a server bug must not loop forever)."""
-        base = [(k, v) for k, v in _param_list(params) if k not in ("cursor", "page")]
+        if limit is not None and limit <= 0:
+            return
+        base = [(k, v) for k, v in param_list(params) if k not in ("cursor", "page")]
         current = list(base)
         seen: set[tuple] = set()
         produced = empty = 0
+        by_cursor_only = path.strip("/") == "models"  # page*limit > 1000 is a 429 there: cursors only
         while True:
             page = self.page(path, current, item_cls, auth=auth, not_found=not_found)
             for item in page.items:
@@ -166,8 +175,7 @@ class CivitaiClient:
             if page.next_cursor is not None:
                 nxt = [*base, ("cursor", page.next_cursor)]
             elif page.next_page:
-                query = parse_qsl(urlsplit(page.next_page).query, keep_blank_values=True)
-                nxt = query if query else None
+                nxt = _next_page_query(page.next_page, cursor_only=by_cursor_only)
             else:
                 nxt = None
             if not nxt or empty > MAX_EMPTY_PAGES:
@@ -194,13 +202,13 @@ class CivitaiClient:
         )
 
     def model(self, model_id: int | str) -> Model:
-        model_id = _positive_id(model_id, "model")
+        model_id = positive_id(model_id, "model")
         data = self.get_json(f"models/{model_id}", not_found=f"no model with id {model_id}")
         return self._object(data, Model, f"model {model_id}")
 
     def models_by_ids(self, ids: Iterable[int]) -> list[Model]:
         """Many models in few requests (``ids=`` takes up to 100 per page)."""
-        unique = list(dict.fromkeys(int(i) for i in ids))
+        unique = list(dict.fromkeys(positive_id(i, "model") for i in ids))
         found: list[Model] = []
         for chunk in _chunks(unique, 100):
             found.extend(self.models(ids=chunk, nsfw=True, limit=len(chunk)))
@@ -208,7 +216,7 @@ class CivitaiClient:
 
     # -- versions and hashes ----------------------------------------------------------------------------
     def model_version(self, version_id: int | str) -> ModelVersion:
-        version_id = _positive_id(version_id, "version")
+        version_id = positive_id(version_id, "version")
         data = self.get_json(f"model-versions/{version_id}", not_found=f"no model version with id {version_id}")
         return self._object(data, ModelVersion, f"version {version_id}")
 
@@ -251,11 +259,11 @@ class CivitaiClient:
         return self.iter_items("images", image_filters(limit=limit, **filters), Image, limit=limit, not_found=_user_not_found(filters))
 
     def creators(self, *, query: str | None = None, limit: int | None = None, page_size: int | None = None) -> Iterator[Creator]:
-        params = _drop_none([("query", query), ("limit", page_size or _page_size(limit, 100))])
+        params = drop_none([("query", query), ("limit", page_size or clamp_page_size(limit, 100))])
         return self.iter_items("creators", params, Creator, limit=limit)
 
     def tags(self, *, query: str | None = None, limit: int | None = None, page_size: int | None = None) -> Iterator[Tag]:
-        params = _drop_none([("query", query), ("limit", page_size or _page_size(limit, 200))])
+        params = drop_none([("query", query), ("limit", page_size or clamp_page_size(limit, 200))])
         return self.iter_items("tags", params, Tag, limit=limit)
 
     def enums(self) -> dict[str, list[str]]:
@@ -272,34 +280,23 @@ class CivitaiClient:
         return data
 
 
-# -- parameters ---------------------------------------------------------------------------------------------
-def _param_list(params: Any) -> list[tuple[str, str]]:
-    if not params:
-        return []
-    items = params.items() if isinstance(params, dict) else params
-    out = []
-    for key, value in items:
-        values = value if isinstance(value, (list, tuple)) else [value]
-        out.extend((key, str(v)) for v in values if v is not None)
-    return out
+# -- helpers ------------------------------------------------------------------------------------------------
+_TOKEN_TEXT = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 
 
-def _drop_none(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, str]]:
-    return _param_list([(k, v) for k, v in pairs if v is not None])
-
-
-def _page_size(limit: int | None, maximum: int) -> int | None:
-    return None if limit is None else max(1, min(int(limit), maximum))
-
-
-def _positive_id(value: int | str, what: str) -> int:
+def _next_page_query(next_page: str, *, cursor_only: bool) -> list[tuple[str, str]] | None:
+    """The query of a ``nextPage`` URL; with ``cursor_only`` (GET /models) only when it carries a cursor."""
     try:
-        number = int(str(value).strip())
+        query = parse_qsl(urlsplit(next_page).query, keep_blank_values=True)
     except ValueError:
-        raise BadRequest(f"not a {what} id: {value!r}") from None
-    if number <= 0 or number > 2_147_483_647:
-        raise BadRequest(f"not a {what} id: {value!r}")
-    return number
+        log.warning("ignoring an unparseable nextPage")
+        return None
+    if cursor_only:
+        if not any(k == "cursor" for k, _ in query):
+            log.warning("the server offered a next page without a cursor; stopping (page numbers are capped)")
+            return None
+        query = [(k, v) for k, v in query if k != "page"]
+    return query or None
 
 
 def _sha256_list(values: Iterable[str]) -> list[str]:
@@ -318,92 +315,3 @@ def _needs_auth(filters: dict) -> bool:
 
 def _user_not_found(filters: dict) -> str | None:
     return f"no user named {filters['username']}" if filters.get("username") else None
-
-
-def _many(value: Any) -> list:
-    if value is None:
-        return []
-    if isinstance(value, (str, int)):
-        return [value]
-    return list(value)
-
-
-def model_filters(
-    *,
-    query: str | None = None,
-    tag: str | None = None,
-    username: str | None = None,
-    types: Iterable[str] | str | None = None,
-    base_models: Iterable[str] | str | None = None,
-    sort: str | None = None,
-    period: str | None = None,
-    nsfw: bool | None = None,
-    browsing_level: int | None = None,
-    primary_file_only: bool | None = None,
-    ids: Iterable[int] | None = None,
-    allow_no_credit: bool | None = None,
-    allow_derivatives: bool | None = None,
-    allow_different_license: bool | None = None,
-    allow_commercial_use: Iterable[str] | str | None = None,
-    supports_generation: bool | None = None,
-    favorites: bool = False,
-    hidden: bool = False,
-    page_size: int | None = None,
-    limit: int | None = None,
-    extra: dict | None = None,
-) -> list[tuple[str, str]]:
-    """GET /models query parameters; arrays become repeated keys (a comma list is a 400 at Civitai)."""
-    id_list = [str(_positive_id(i, "model")) for i in _many(ids)]
-    pairs: list[tuple[str, Any]] = [
-        ("limit", page_size or _page_size(limit, 100)),
-        ("query", query or None),
-        ("tag", tag or None),
-        ("username", username or None),
-        ("types", _many(types)),
-        ("baseModels", _many(base_models)),
-        ("sort", sort or None),
-        ("period", period or None),
-        ("nsfw", _flag(nsfw)),
-        ("browsingLevel", browsing_level),
-        ("primaryFileOnly", _flag(primary_file_only)),
-        ("ids", ",".join(id_list) or None),
-        ("allowNoCredit", _flag(allow_no_credit)),
-        ("allowDerivatives", _flag(allow_derivatives)),
-        ("allowDifferentLicense", _flag(allow_different_license)),
-        ("allowCommercialUse", _many(allow_commercial_use)),
-        ("supportsGeneration", _flag(supports_generation)),
-        ("favorites", "true" if favorites else None),
-        ("hidden", "true" if hidden else None),
-    ]
-    pairs.extend((extra or {}).items())
-    return _drop_none(pairs)
-
-
-def image_filters(
-    *,
-    model_id: int | None = None,
-    model_version_id: int | None = None,
-    post_id: int | None = None,
-    username: str | None = None,
-    nsfw: bool | str | None = None,
-    sort: str | None = None,
-    period: str | None = None,
-    with_meta: bool | None = None,
-    page_size: int | None = None,
-    limit: int | None = None,
-    extra: dict | None = None,
-) -> list[tuple[str, str]]:
-    """GET /images query parameters (``nsfw``: a bool, or None/Soft/Mature/X)."""
-    pairs: list[tuple[str, Any]] = [
-        ("limit", page_size or _page_size(limit, 200)),
-        ("modelId", model_id),
-        ("modelVersionId", model_version_id),
-        ("postId", post_id),
-        ("username", username or None),
-        ("nsfw", _flag(nsfw) if isinstance(nsfw, bool) else nsfw),
-        ("sort", sort or None),
-        ("period", period or None),
-        ("withMeta", _flag(with_meta)),
-    ]
-    pairs.extend((extra or {}).items())
-    return _drop_none(pairs)

@@ -118,6 +118,19 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
+def scrub_secret(error: CivitaiError, secret: str | None) -> CivitaiError:
+    """Remove ``secret`` from every text of ``error``: a server that echoes the token back in its error
+    body must not put it into our messages or logs."""
+    if not secret:
+        return error
+    for name in ("message", "server_message", "hint"):
+        value = getattr(error, name, None)
+        if isinstance(value, str) and secret in value:
+            setattr(error, name, value.replace(secret, "***"))
+    error.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a for a in error.args)
+    return error
+
+
 def server_message(body: Any) -> str | None:
     """Pull a readable message out of any of Civitai's error shapes (plain, zod, tRPC issue arrays)."""
     if isinstance(body, str):

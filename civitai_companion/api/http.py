@@ -20,6 +20,7 @@ import requests
 
 from .. import __version__
 from .errors import (
+    BadRequest,
     BadResponse,
     CivitaiError,
     NetworkError,
@@ -28,6 +29,7 @@ from .errors import (
     error_for_response,
     looks_like_html,
     redact_url,
+    scrub_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,8 @@ class Transport:
                     allow_redirects=allow_redirects,
                     timeout=timeout or self.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                # ChunkedEncodingError: the connection dropped in the middle of the body.
                 kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 last_error = NetworkError(
                     f"{kind}: {method} {redact_url(url)}",
@@ -145,12 +148,16 @@ class Transport:
                     hint="check your network or CIVITAI_BASE_URL",
                 )
                 retry_after = None
-            except requests.RequestException as exc:  # invalid URL and the like: not worth retrying
+            except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL):
+                raise BadRequest(
+                    f"not a valid URL: {redact_url(url)}", url=url, hint="CIVITAI_BASE_URL must look like https://civitai.com"
+                ) from None
+            except requests.RequestException as exc:  # too many redirects and the like: not worth retrying
                 raise CivitaiError(f"request failed: {type(exc).__name__} for {redact_url(url)}", url=url) from None
             else:
                 if response.status_code < 400:
                     return response
-                error = error_for_response(response, **error_kw)
+                error = scrub_secret(error_for_response(response, **error_kw), _bearer(headers))
                 response.close()
                 if isinstance(error, PageLimit) or response.status_code not in RETRY_STATUSES:
                     raise error
@@ -170,6 +177,11 @@ class Transport:
         raise last_error
 
 
+def _bearer(headers: dict | None) -> str | None:
+    value = (headers or {}).get("Authorization")
+    return value.split(" ", 1)[-1] if isinstance(value, str) and value else None
+
+
 def decode_json(response: requests.Response) -> Any:
     """The JSON body, or a clear error when a proxy, login page or broken server answered instead."""
     content_type = response.headers.get("Content-Type", "")
@@ -182,7 +194,7 @@ def decode_json(response: requests.Response) -> Any:
         )
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
         raise BadResponse(
             f"invalid JSON from {redact_url(response.url)}", url=response.url, status=response.status_code
         ) from None

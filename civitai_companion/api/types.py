@@ -451,7 +451,7 @@ class Page(Generic[T]):
         cursor = meta.get("nextCursor")
         return cls(
             items=_objects(d.get("items"), item_cls),
-            next_cursor=None if cursor in (None, "") or isinstance(cursor, bool) else str(cursor),
+            next_cursor=_str(cursor) or None,  # a string today, a number in 2023; anything else is no cursor
             next_page=_str(meta.get("nextPage")) or None,
             current_page=_int(meta.get("currentPage")),
             page_size=_int(meta.get("pageSize")),

@@ -19,15 +19,22 @@ COMMAND_MODULES = ("search", "library", "download")
 log = logging.getLogger("civitai_companion")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line too (``error: ...``), like every other failure; exit code 2 as argparse's."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="civitai-companion",
         description="Search Civitai, identify local model files by hash, and download verified files.",
         epilog="Environment: CIVITAI_BASE_URL (default https://civitai.com), CIVITAI_API_TOKEN, "
         "CIVITAI_COMPANION_HOME, CIVITAI_DISABLE_PROGRESS_BARS.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document to stdout")
     common.add_argument("--base-url", metavar="URL", help="Civitai site to use (default: $CIVITAI_BASE_URL)")
     common.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")

@@ -31,3 +31,11 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number")
     return value
+
+
+def id_list(text: str) -> list[int]:
+    """argparse type for ``--ids 1,2,3``."""
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids or not all(part.isdigit() and int(part) > 0 for part in ids):
+        raise argparse.ArgumentTypeError(f"expected model ids separated by commas, like 123,456: {text!r}")
+    return [int(part) for part in ids]

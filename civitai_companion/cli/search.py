@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..api import Model, ModelVersion
-from .common import make_client, positive_int
+from .common import id_list, make_client, positive_int
 from .output import human_size, print_fields, print_json, print_table
 
 MODEL_SORTS = ("Highest Rated", "Most Downloaded", "Most Liked", "Most Discussed", "Most Collected", "Most Images", "Newest", "Oldest")
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--username", help="only models by this creator")
     p.add_argument("--nsfw", action="store_true", help="include NSFW models (default: safe for work only)")
     p.add_argument("--primary-file-only", action="store_true", help="list only each version's primary file")
-    p.add_argument("--ids", type=lambda s: [int(x) for x in s.split(",") if x], metavar="ID,ID", help="only these model ids")
+    p.add_argument("--ids", type=id_list, metavar="ID,ID", help="only these model ids")
     p.add_argument("--favorites", action="store_true", help="only your favourites (needs a token)")
     p.add_argument("--hidden", action="store_true", help="only models you hid (needs a token)")
     p.add_argument("--allow-commercial-use", action="append", metavar="USE", help="None, Image, Rent or Sell (repeatable)")
@@ -48,9 +48,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_lookup)
 
     p = sub.add_parser("images", parents=[common], help="list images")
-    p.add_argument("--model-id", type=int)
-    p.add_argument("--version-id", dest="model_version_id", type=int)
-    p.add_argument("--post-id", type=int)
+    p.add_argument("--model-id", type=positive_int, metavar="N")
+    p.add_argument("--version-id", dest="model_version_id", type=positive_int, metavar="N")
+    p.add_argument("--post-id", type=positive_int, metavar="N")
     p.add_argument("--username")
     p.add_argument("--nsfw", choices=("None", "Soft", "Mature", "X", "true", "false"), help="NSFW level filter")
     p.add_argument("--sort", choices=IMAGE_SORTS, metavar="S", help="one of: " + ", ".join(IMAGE_SORTS))
@@ -180,6 +180,8 @@ def cmd_version(args: argparse.Namespace) -> int:
 def cmd_lookup(args: argparse.Namespace) -> int:
     client = make_client(args)
     target = args.target
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"{target} is a folder; name a model file or a hash (scan reads folders)")
     if os.path.exists(target):
         from ..hash_cache import HashCache
         from ..hash_batch import hash_files
@@ -189,6 +191,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         if isinstance(result, Exception):
             raise result
         file_hash = result["SHA256"]
+    elif _looks_like_a_path(target):
+        raise FileNotFoundError(f"no such file: {target}")
     else:
         file_hash = target
     version = client.version_by_hash(file_hash)
@@ -197,6 +201,11 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     else:
         print_version(version, client.base_url)
     return 0
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """A missing file should say so, not that its name is no hash."""
+    return any(sep in text for sep in ("/", "\\")) or os.path.splitext(text)[1] != ""
 
 
 def cmd_images(args: argparse.Namespace) -> int:
@@ -216,6 +225,9 @@ def cmd_images(args: argparse.Namespace) -> int:
     if args.json:
         print_json([i.raw for i in images])
         return 0
+    if not images:
+        print("no images found")
+        return 0
     rows = [(i.id, i.type or "image", i.nsfw_level, f"{i.width}x{i.height}", i.username, i.url) for i in images]
     print_table(("ID", "TYPE", "NSFW", "SIZE", "USER", "URL"), rows, shrink=5)
     return 0
@@ -226,6 +238,9 @@ def cmd_creators(args: argparse.Namespace) -> int:
     if args.json:
         print_json([c.raw for c in creators])
         return 0
+    if not creators:
+        print("no creators found")
+        return 0
     print_table(("USERNAME", "MODELS", "LINK"), [(c.username, c.model_count, c.link) for c in creators], shrink=2)
     return 0
 
@@ -234,6 +249,9 @@ def cmd_tags(args: argparse.Namespace) -> int:
     tags = list(make_client(args).tags(query=args.query, limit=args.limit))
     if args.json:
         print_json([t.raw for t in tags])
+        return 0
+    if not tags:
+        print("no tags found")
         return 0
     print_table(("TAG", "LINK"), [(t.name, t.link) for t in tags], shrink=1)
     return 0

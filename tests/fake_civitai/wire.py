@@ -119,6 +119,10 @@ class RecordingServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-body (a cancelled or resumed download) is normal here: log, don't print."""
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def drop_connections(self) -> None:
         with self.connections_lock:
             open_now = list(self.connections)
