@@ -159,3 +159,28 @@ def test_resume_finishes_what_the_queue_holds(fake_civitai, capsys, tmp_path):
     code, out, err = run(capsys, "download", "--resume", "--json")
     assert code == 0, err
     assert json.loads(out)[0]["path"] == str(tmp_path / file["name"])
+
+
+def test_progress_bars_survive_a_resume_when_stderr_is_not_a_terminal(fake_civitai, capsys, tmp_path, monkeypatch):
+    from civitai_companion.api import CivitaiClient
+    from civitai_companion.cli import download as cli_download
+
+    monkeypatch.delenv("CIVITAI_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setattr(cli_download, "make_client", lambda args: CivitaiClient(sleep=lambda seconds: None))
+    _, version_id, file = add_version(fake_civitai, size=300_000)
+    fake_civitai.set_fault(version_id, "drop", times=1, after_bytes=100_000)
+    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    assert json.loads(out)["sha256"] == file["hashes"]["SHA256"]
+
+
+def test_overwrite_flag_replaces_a_different_file_of_the_same_name(fake_civitai, capsys, tmp_path):
+    _, version_id, file = add_version(fake_civitai)
+    mine = tmp_path / "loras" / file["name"]
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"my own file")
+    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--overwrite", "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(mine)
+    assert mine.read_bytes() == fake_civitai.file_bytes(file["id"])
+    assert not any(" (1)" in p.name for p in mine.parent.iterdir())

@@ -422,6 +422,35 @@ def test_overwrite_replaces_a_different_file(fake_civitai, client, models_root):
     assert result.path == mine and mine.read_bytes() == fake_civitai.file_bytes(file["id"])
 
 
+def test_a_symlink_to_the_same_file_counts_as_already_there(fake_civitai, client, models_root, tmp_path):
+    version_id, file = add_version(fake_civitai)
+    elsewhere = tmp_path / "other-drive" / file["name"]
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(fake_civitai.file_bytes(file["id"]))
+    link = models_root / "loras" / file["name"]
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere)
+    fake_civitai.clear_requests()
+    result = make_downloader(client, models_root).download(version_id)
+    assert result.skipped and result.path == link and link.is_symlink()
+    assert not storage_requests(fake_civitai)
+
+
+def test_a_symlink_to_a_different_file_is_left_alone(fake_civitai, client, models_root, tmp_path):
+    version_id, file = add_version(fake_civitai)
+    elsewhere = tmp_path / "other-drive" / file["name"]
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"the user's own model")
+    link = models_root / "loras" / file["name"]
+    link.parent.mkdir(parents=True)
+    link.symlink_to(elsewhere)
+    result = make_downloader(client, models_root).download(version_id)
+    stem, ext = file["name"].rsplit(".", 1)
+    assert result.path == link.with_name(f"{stem} (1).{ext}")
+    assert result.path.read_bytes() == fake_civitai.file_bytes(file["id"])
+    assert link.is_symlink() and elsewhere.read_bytes() == b"the user's own model"
+
+
 HOSTILE_FILE_NAMES = [
     "CON.safetensors",
     "x<>:\"|?*.safetensors",
@@ -508,6 +537,20 @@ def test_vae_file_of_a_checkpoint_goes_to_the_vae_folder(fake_civitai, client, t
     result = make_downloader(client, tmp_path, host=host).download(version_id, file_id=vae["id"])
     assert result.path == tmp_path / folder / "some-vae.safetensors"
     assert result.path.read_bytes() == fake_civitai.file_bytes(vae["id"])
+
+
+@pytest.mark.parametrize("host, file_type, folder", [
+    ("comfyui", "Diffusion Model", "models/diffusion_models"),
+    ("comfyui", "UNet", "models/diffusion_models"),
+    ("comfyui", "Text Encoder", "models/text_encoders"),
+    ("a1111", "Text Encoder", "models/text_encoder"),
+])
+def test_file_type_of_a_checkpoint_picks_the_folder(fake_civitai, client, tmp_path, host, file_type, folder):
+    version_id, _ = add_version(fake_civitai, name="Split Checkpoint", type="Checkpoint", size=5000)
+    part = fake_civitai.add_file(version_id, name="split-part.safetensors", type=file_type, size=3000)
+    result = make_downloader(client, tmp_path, host=host).download(version_id, file_id=part["id"])
+    assert result.path == tmp_path / folder / "split-part.safetensors"
+    assert result.path.read_bytes() == fake_civitai.file_bytes(part["id"])
 
 
 def test_subfolder_template_is_applied(fake_civitai, client, models_root):

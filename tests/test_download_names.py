@@ -19,7 +19,7 @@ from civitai_companion.download.names import (
     MAX_NAME_BYTES,
     candidate_names,
     content_disposition_filename,
-    is_inside,
+    in_folder,
     safe_filename,
 )
 from civitai_companion.download.progress import ProgressMeter
@@ -90,7 +90,7 @@ def test_any_name_is_one_harmless_component(tmp_path_factory, raw):
     assert not name.startswith(".") and len(name.encode("utf-8")) <= MAX_NAME_BYTES
     assert not any(ord(c) < 32 for c in name)
     folder = tmp_path_factory.getbasetemp()
-    assert is_inside(folder, folder / name)
+    assert in_folder(folder, folder / name)
 
 
 def test_numbered_candidates():
@@ -98,14 +98,18 @@ def test_numbered_candidates():
     assert list(candidate_names("noext", limit=2)) == ["noext", "noext (1)"]
 
 
-def test_is_inside_follows_symlinks(tmp_path):
+def test_in_folder_follows_the_path_but_not_the_entry(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "link").symlink_to(outside)
-    assert is_inside(folder, folder / "x.pt")
-    assert not is_inside(folder, folder / "link" / "x.pt")
+    (folder / "model.pt").symlink_to(outside / "model.pt")
+    assert in_folder(folder, folder / "x.pt")
+    assert in_folder(folder, folder / "model.pt")  # the user's symlink is an entry of the folder
+    assert not in_folder(folder, folder / "link" / "x.pt")
+    assert not in_folder(folder, folder / ".." / "x.pt")
+    assert not in_folder(folder, folder / "..")
 
 
 # -- the .part record ----------------------------------------------------------------------------------------

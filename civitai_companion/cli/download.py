@@ -43,39 +43,41 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 class _Bars:
-    """tqdm bars on stderr, one per running job (keyed by name), unless bars are disabled."""
+    """tqdm bars on stderr, one per running job (keyed by name), unless bars are disabled.
 
-    LABELS = {"checking": "checking", "downloading": "", "verifying": "verifying"}
+    tqdm turns itself off when stderr is not a terminal; a disabled bar lacks most attributes, so the
+    description is kept here, beside the bar."""
 
     def __init__(self, *, quiet: bool = False) -> None:
         self.disabled = quiet or config.progress_disabled()
-        self.bars: dict[Any, Any] = {}
+        self.bars: dict[Any, tuple[Any, str]] = {}
         self.lock = threading.Lock()
 
     def update(self, key: Any, event) -> None:
         if self.disabled:
             return
         with self.lock:
-            bar = self.bars.get(key)
+            bar, shown = self.bars.get(key, (None, None))
             if event.phase not in ("checking", "downloading") or not event.total:
                 if bar is not None and event.phase != "verifying":
                     bar.close()
                     del self.bars[key]
                 return
             desc = f"{event.name or key}" + (f" ({event.phase})" if event.phase == "checking" else "")
-            if bar is None or bar.desc != desc:
+            if bar is None or shown != desc:
                 if bar is not None:
                     bar.close()
                 from tqdm import tqdm
 
-                bar = self.bars[key] = tqdm(total=event.total, desc=desc, unit="B", unit_scale=True,
-                                            unit_divisor=1024, leave=False, disable=None, file=sys.stderr)
+                bar = tqdm(total=event.total, desc=desc, unit="B", unit_scale=True,
+                           unit_divisor=1024, leave=False, disable=None, file=sys.stderr)
+                self.bars[key] = (bar, desc)
             bar.total = event.total
             bar.update(event.bytes_done - bar.n)
 
     def close(self) -> None:
         with self.lock:
-            for bar in self.bars.values():
+            for bar, _ in self.bars.values():
                 bar.close()
             self.bars.clear()
 

@@ -7,26 +7,22 @@ the final checks), ``names`` (safe file names), ``lock``, ``progress``, ``errors
 downloads on worker threads and survives restarts.
 """
 
-from .queue import DownloadJob, DownloadQueue
-from .transaction import (
-    DEFAULT_TIMEOUT,
+from .errors import (
     DiskError,
     DownloadBusy,
     DownloadCancelled,
     DownloadError,
     DownloadInterrupted,
-    DownloadPlan,
-    DownloadProgress,
-    DownloadResult,
-    Downloader,
     HashMismatch,
     IntegrityError,
     NoMatchingFile,
     NotAModelFile,
     SizeMismatch,
-    choose_file,
-    download,
 )
+from .progress import DownloadProgress
+from .queue import DownloadJob, DownloadQueue
+from .target import DownloadPlan, DownloadResult, choose_file
+from .transaction import DEFAULT_TIMEOUT, Downloader, download
 
 __all__ = [
     "DEFAULT_TIMEOUT", "DiskError", "DownloadBusy", "DownloadCancelled", "DownloadError", "DownloadInterrupted",

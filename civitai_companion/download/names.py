@@ -90,11 +90,12 @@ def safe_filename(name: str | None, *, fallback: str = "download.bin") -> str:
     return _fit(stem, ext, MAX_NAME_BYTES)
 
 
-def is_inside(folder: os.PathLike | str, path: os.PathLike | str) -> bool:
-    """True when ``path`` resolves to a location inside ``folder`` (symlinks followed)."""
-    base = Path(folder).resolve()
-    target = Path(path).resolve()
-    return target == base or base in target.parents
+def in_folder(folder: os.PathLike | str, path: os.PathLike | str) -> bool:
+    """True when ``path`` is an entry directly in ``folder``: one plain name whose parent resolves to the
+    folder. The entry itself is not followed: a file is only ever ``os.replace``d over it, and a symlink
+    the user put there (models on another drive) is theirs to keep or replace, not a way out."""
+    path = Path(path)
+    return path.name not in ("", ".", "..") and path.parent.resolve() == Path(folder).resolve()
 
 
 def numbered(name: str, n: int) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..api import ModelFile, ModelVersion
 from .errors import DiskError, DownloadError, HashMismatch, NoMatchingFile, SizeMismatch
-from .names import candidate_names, is_inside, safe_filename
+from .names import candidate_names, in_folder, safe_filename
 from .progress import ProgressMeter
 from .stream import part_path, remove_partial, state_path
 
@@ -164,7 +164,7 @@ def free_target(folder: Path, name: str, *, overwrite: bool) -> Path:
     someone's ``.part``; always inside ``folder``."""
     for candidate in candidate_names(name):
         path = folder / candidate
-        if not is_inside(folder, path):
+        if not in_folder(folder, path):
             raise DownloadError(f"refusing to write outside {folder}: {candidate!r}")
         busy = part_path(path).exists() or state_path(path).exists()
         if overwrite and candidate == name and not busy:
@@ -210,7 +210,7 @@ def existing_copy(plan: DownloadPlan, name: str, cache: Any, meter: ProgressMete
             if index == 0:
                 continue
             break  # numbered copies are made in order; a gap ends them
-        if not path.is_file() or not is_inside(plan.folder, path):
+        if not path.is_file() or not in_folder(plan.folder, path):  # a symlink to the same file counts
             continue
         if plan.size is not None and abs(st.st_size - plan.size) > SIZE_TOLERANCE:
             continue

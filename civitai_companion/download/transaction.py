@@ -28,24 +28,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
-
 from ..api import CivitaiClient, ModelVersion
 from ..api.errors import looks_like_html
-from .errors import (
-    DiskError,
-    DownloadBusy,
-    DownloadCancelled,
-    DownloadError,
-    DownloadInterrupted,
-    HashMismatch,
-    IntegrityError,
-    NoMatchingFile,
-    NotAModelFile,
-    SizeMismatch,
-)
+from .errors import DownloadCancelled, DownloadError, DownloadInterrupted
 from .http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, open_body
 from .lock import PathLock
-from .names import content_disposition_filename, is_inside, safe_filename
+from .names import content_disposition_filename, in_folder, safe_filename
 from .progress import DownloadProgress, ProgressMeter
 from .stream import (
     CHUNK_SIZE,
@@ -65,7 +53,6 @@ from .target import (
     DownloadPlan,
     DownloadResult,
     build_plan,
-    choose_file,
     content_range,
     disk_error,
     existing_copy,
@@ -77,12 +64,6 @@ from .target import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read): a stalled server fails within a minute, resumably
-
-__all__ = [
-    "DEFAULT_TIMEOUT", "DiskError", "DownloadBusy", "DownloadCancelled", "DownloadError", "DownloadInterrupted",
-    "DownloadPlan", "DownloadProgress", "DownloadResult", "Downloader", "HashMismatch", "IntegrityError",
-    "NoMatchingFile", "NotAModelFile", "SizeMismatch", "choose_file", "download",
-]
 
 
 class _Restart(Exception):
@@ -202,11 +183,7 @@ class Downloader:
         meter = ProgressMeter(progress, name=plan.name)
         try:
             plan.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise disk_error(exc, plan.folder, removed=False) from None
-        try:
-            lock = PathLock(plan.folder / plan.name, wait=self.lock_wait, cancel=cancel)
-            lock.__enter__()
+            lock = PathLock(plan.folder / plan.name, wait=self.lock_wait, cancel=cancel).__enter__()
         except DownloadError:
             raise
         except OSError as exc:
@@ -321,7 +298,7 @@ class Downloader:
                 if existing is not None:
                     return self._already_there(plan, existing, meter)
             target = free_target(plan.folder, name, overwrite=overwrite)
-        if not is_inside(plan.folder, target):
+        if not in_folder(plan.folder, target):
             raise DownloadError(f"refusing to write outside {plan.folder}: {target.name!r}")
         return self._write(plan, chain([first], chunks), start, total, hasher, target,
                            overwrite=overwrite, meter=meter, cancel=cancel, stats=stats)
@@ -333,7 +310,8 @@ class Downloader:
             write_state(target, PartState(plan.version.id, plan.file.id, target.name, total, plan.sha256, time.time()))
             if expected is not None and shutil.disk_usage(plan.folder).free < expected - start:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+            flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(part, flags, 0o644)
         except OSError as exc:
             remove_partial(target)
             raise disk_error(exc, target.parent) from None
@@ -377,7 +355,7 @@ class Downloader:
         part = part_path(target)
         final = target
         try:
-            if final.exists() and not overwrite:  # someone put a file there while we downloaded
+            if os.path.lexists(final) and not overwrite:  # someone put a file there while we downloaded
                 final = free_target(plan.folder, final.name, overwrite=False)
             os.replace(part, final)
             fsync_dir(final.parent)
