@@ -88,11 +88,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             allow_different_license=args.allow_different_license,
         )
     )
-    if args.json:
-        print_json([m.raw for m in models])
-        return 0
-    if not models:
-        print("no models found")
+    if _printed_json_or_nothing(args, models, "models"):
         return 0
     rows = []
     for m in models:
@@ -112,12 +108,25 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _printed_json_or_nothing(args: argparse.Namespace, items: list, noun: str) -> bool:
+    """List commands print the API's own objects with --json, and say so when nothing matched;
+    True when that was all there was to print."""
+    if args.json:
+        print_json([item.raw for item in items])
+        return True
+    if not items:
+        print(f"no {noun} found")
+        return True
+    return False
+
+
 def cmd_show(args: argparse.Namespace) -> int:
-    model = make_client(args).model(args.model_id)
+    client = make_client(args)
+    model = client.model(args.model_id)
     if args.json:
         print_json(model.raw)
-        return 0
-    _print_model(model, make_client(args).base_url)
+    else:
+        _print_model(model, client.base_url)
     return 0
 
 
@@ -222,11 +231,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             period=args.period,
         )
     )
-    if args.json:
-        print_json([i.raw for i in images])
-        return 0
-    if not images:
-        print("no images found")
+    if _printed_json_or_nothing(args, images, "images"):
         return 0
     rows = [(i.id, i.type or "image", i.nsfw_level, f"{i.width}x{i.height}", i.username, i.url) for i in images]
     print_table(("ID", "TYPE", "NSFW", "SIZE", "USER", "URL"), rows, shrink=5)
@@ -235,11 +240,7 @@ def cmd_images(args: argparse.Namespace) -> int:
 
 def cmd_creators(args: argparse.Namespace) -> int:
     creators = list(make_client(args).creators(query=args.query, limit=args.limit))
-    if args.json:
-        print_json([c.raw for c in creators])
-        return 0
-    if not creators:
-        print("no creators found")
+    if _printed_json_or_nothing(args, creators, "creators"):
         return 0
     print_table(("USERNAME", "MODELS", "LINK"), [(c.username, c.model_count, c.link) for c in creators], shrink=2)
     return 0
@@ -247,11 +248,7 @@ def cmd_creators(args: argparse.Namespace) -> int:
 
 def cmd_tags(args: argparse.Namespace) -> int:
     tags = list(make_client(args).tags(query=args.query, limit=args.limit))
-    if args.json:
-        print_json([t.raw for t in tags])
-        return 0
-    if not tags:
-        print("no tags found")
+    if _printed_json_or_nothing(args, tags, "tags"):
         return 0
     print_table(("TAG", "LINK"), [(t.name, t.link) for t in tags], shrink=1)
     return 0
