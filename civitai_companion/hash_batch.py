@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CACHE_BATCH = 256  # hashes written to the cache per transaction
+
 
 @dataclass
 class HashStats:
@@ -100,6 +102,18 @@ def hash_files(
                 progress(done["bytes"], stats.bytes_total, done["files"], stats.files_total)
 
     report(files=len(unique) - len(todo))
+    unsaved: list = []
+
+    def remember(path: Path, hashes: dict, st: os.stat_result) -> None:
+        """Cache writes go in batches (one transaction each), not one commit per file."""
+        with lock:
+            unsaved.append((path, hashes, st))
+            if len(unsaved) < CACHE_BATCH:
+                return
+            batch = unsaved[:]
+            unsaved.clear()
+        cache.put_many(batch)
+
     workers = max(1, workers or os.cpu_count() or 1)
     # Several files at once already fill the cores; a lone big file may use helper threads instead.
     threads = None if len(todo) == 1 and workers > 1 else 0
@@ -118,7 +132,7 @@ def hash_files(
             report(nbytes=st.st_size - seen[0], files=1)
             return exc
         if cache is not None:
-            cache.put(path, {**dict.fromkeys(missing), **new}, stat_result=st)
+            remember(path, {**dict.fromkeys(missing), **new}, st)
         report(nbytes=st.st_size - seen[0], files=1)
         merged = {**known, **new}
         return {k: merged[k] for k in kinds if merged.get(k) is not None}
@@ -126,18 +140,22 @@ def hash_files(
     if todo:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix="civitai-hash-files") as pool:
-            # Biggest first, so one huge file does not start last and run alone.
-            todo.sort(key=lambda item: -item[1].st_size)
-            futures = [(item[0], pool.submit(one, *item)) for item in todo]
-            for path, fut in futures:
-                value = fut.result()
-                results[path] = value
-                if isinstance(value, Exception):
-                    stats.files_failed += 1
-                    if not isinstance(value, HashCancelled):
-                        log.debug("could not hash %s: %s", path, value)
-                else:
-                    stats.files_hashed += 1
+        try:
+            with ThreadPoolExecutor(min(workers, len(todo)), thread_name_prefix="civitai-hash-files") as pool:
+                # Biggest first, so one huge file does not start last and run alone.
+                todo.sort(key=lambda item: -item[1].st_size)
+                futures = [(item[0], pool.submit(one, *item)) for item in todo]
+                for path, fut in futures:
+                    value = fut.result()
+                    results[path] = value
+                    if isinstance(value, Exception):
+                        stats.files_failed += 1
+                        if not isinstance(value, HashCancelled):
+                            log.debug("could not hash %s: %s", path, value)
+                    else:
+                        stats.files_hashed += 1
+        finally:
+            if cache is not None and unsaved:
+                cache.put_many(unsaved)
     stats.cancelled = bool(cancel is not None and cancel.is_set())
     return results

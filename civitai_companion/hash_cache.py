@@ -204,27 +204,37 @@ class HashCache:
         New kinds are merged into an entry for the same state; an entry for an older state is replaced.
         A value of None records that the kind does not apply to this file.
         """
-        name = _abs(path)
-        st = _stat(name, stat_result)
-        if st is None:
-            log.debug("not caching hashes of %s: it is gone or not a regular file", name)
+        self.put_many([(path, hashes, stat_result)])
+
+    def put_many(self, entries: Iterable[tuple[str | os.PathLike, dict[str, str | None], object]]) -> None:
+        """``put`` for many ``(path, hashes, stat_result)`` at once, in one transaction: a first scan of
+        thousands of small files would otherwise spend most of its time committing."""
+        rows = []
+        for path, hashes, stat_result in entries:
+            name = _abs(path)
+            st = _stat(name, stat_result)
+            if st is None:
+                log.debug("not caching hashes of %s: it is gone or not a regular file", name)
+                continue
+            clean = {k: (v.upper() if isinstance(v, str) else None) for k, v in hashes.items() if k in ALL_KINDS}
+            rows.append((name, *_key(st), clean))
+        if not rows:
             return
-        clean = {k: (v.upper() if isinstance(v, str) else None) for k, v in hashes.items() if k in ALL_KINDS}
-        size, mtime_ns, inode = _key(st)
 
         def write(conn) -> None:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute(
-                    "SELECT hashes FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
-                    (name, size, mtime_ns, inode),
-                ).fetchone()
-                merged = {**(_decode(row[0]) if row else {}), **clean}
-                conn.execute(
-                    "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, inode, hashes, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, size, mtime_ns, inode, json.dumps(merged, sort_keys=True), time.time()),
-                )
+                for name, size, mtime_ns, inode, clean in rows:
+                    row = conn.execute(
+                        "SELECT hashes FROM file_hashes WHERE path = ? AND size = ? AND mtime_ns = ? AND inode = ?",
+                        (name, size, mtime_ns, inode),
+                    ).fetchone()
+                    merged = {**(_decode(row[0]) if row else {}), **clean}
+                    conn.execute(
+                        "INSERT OR REPLACE INTO file_hashes (path, size, mtime_ns, inode, hashes, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (name, size, mtime_ns, inode, json.dumps(merged, sort_keys=True), time.time()),
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -294,3 +294,37 @@ def test_sidecars_can_be_switched_off(tmp_path, model):
     write_sidecar(model, sidecar_record(model, SHA_A))
     with HashCache(tmp_path / "c.sqlite", use_sidecars=False) as cache:
         assert cache.get(model, "SHA256") is None
+
+
+def test_put_many_writes_every_entry_and_skips_missing_files(cache, tmp_path):
+    files = [write(tmp_path / f"m{i}.bin", bytes([i]) * 8) for i in range(3)]
+    cache.put_many([(p, {"SHA256": SHA_A}, None) for p in files] + [(tmp_path / "gone.bin", {"SHA256": SHA_B}, None)])
+    assert all(cache.get(p, ["SHA256"]) == {"SHA256": SHA_A} for p in files)
+    assert cache.get(tmp_path / "gone.bin", ["SHA256"]) is None
+
+
+def test_hash_files_caches_every_file_across_write_batches(tmp_path):
+    from civitai_companion.hash_batch import CACHE_BATCH
+
+    files = [write(tmp_path / f"f{i}.bin", i.to_bytes(4, "little")) for i in range(CACHE_BATCH + 7)]
+    db = tmp_path / "state" / "hashes.sqlite"
+    with HashCache(db) as first:
+        hash_files(files, ["SHA256"], cache=first, workers=2)
+    with HashCache(db) as second:
+        again = hash_files(files, ["SHA256"], cache=second)
+    assert again.stats.files_cached == len(files) and again.stats.bytes_hashed == 0
+
+
+def test_files_hashed_before_a_cancel_are_still_cached(tmp_path):
+    files = [write(tmp_path / f"c{i}.bin", bytes([i]) * 64) for i in range(20)]
+    cancel = threading.Event()
+    db = tmp_path / "state" / "hashes.sqlite"
+    with HashCache(db) as cache:
+        def stop_after_five(_bytes, _total, files_done, _files_total):
+            if files_done >= 5:
+                cancel.set()
+
+        first = hash_files(files, ["SHA256"], cache=cache, workers=1, progress=stop_after_five, cancel=cancel)
+    assert first.stats.cancelled and 5 <= first.stats.files_hashed < len(files)
+    with HashCache(db) as cache:
+        assert sum(cache.get(p, ["SHA256"]) is not None for p in files) == first.stats.files_hashed
