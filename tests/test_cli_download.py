@@ -184,3 +184,31 @@ def test_overwrite_flag_replaces_a_different_file_of_the_same_name(fake_civitai,
     assert json.loads(out)["path"] == str(mine)
     assert mine.read_bytes() == fake_civitai.file_bytes(file["id"])
     assert not any(" (1)" in p.name for p in mine.parent.iterdir())
+
+
+def test_ctrl_c_keeps_the_partial_file_and_says_how_to_resume(fake_civitai, capsys, tmp_path, monkeypatch):
+    from civitai_companion.cli import download as cli_download
+
+    _, version_id, file = add_version(fake_civitai, size=3_000_000)
+    fake_civitai.set_fault(version_id, "slow", delay=0.3, times=1)  # progress events come at most a few a second
+    real_update = cli_download._Bars.update
+
+    def interrupt_midway(self, key, event):
+        if event.phase == "downloading" and event.bytes_done > 0:
+            raise KeyboardInterrupt
+        return real_update(self, key, event)
+
+    monkeypatch.setattr(cli_download._Bars, "update", interrupt_midway)
+    argv = ("download", str(version_id), "--host", "comfyui", "--root", str(tmp_path))
+    code, _, err = run(capsys, *argv)
+    assert code == 130
+    assert err == "error: interrupted: the partial file was kept: run the same command again to resume\n"
+    target = tmp_path / "models" / "loras" / file["name"]
+    assert not target.exists() and target.with_name(target.name + ".part").exists()
+
+    monkeypatch.setattr(cli_download._Bars, "update", real_update)
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    assert json.loads(out)["sha256"] == file["hashes"]["SHA256"]
+    ranges = [r.headers.get("Range") for r in fake_civitai.requests if r.server == "storage"]
+    assert ranges[0] is None and ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-"

@@ -73,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _cli_logging(getattr(args, "verbose", 0)):
             return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a command may say how to pick up where it stopped
+        print(f"error: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

@@ -115,6 +115,8 @@ def _download_one(args: argparse.Namespace) -> int:
     try:
         result = downloader.download(args.refs[0], overwrite=args.overwrite,
                                      progress=lambda event: bars.update("file", event), **_options(args))
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt("the partial file was kept: run the same command again to resume") from None
     finally:
         bars.close()
     if args.json:
@@ -152,8 +154,7 @@ def _download_queued(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         bars.close()
         queue.close()
-        print("interrupted: run `civitai-companion download --resume` to finish", file=sys.stderr)
-        raise
+        raise KeyboardInterrupt("run 'civitai-companion download --resume' to finish") from None
     bars.close()
     queue.close()
     done = [j for j in queue.jobs() if j.id in wanted]
