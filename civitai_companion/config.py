@@ -55,6 +55,9 @@ def api_token(explicit: str | None = None) -> str | None:
         st = path.stat()
     except OSError:
         return None
+    if not stat.S_ISREG(st.st_mode):  # a folder or a FIFO there would fail or block every request
+        log.warning("ignoring %s: it is not a regular file", path)
+        return None
     if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("ignoring %s: it must be readable by its owner only (chmod 600)", path)
         return None

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from . import config
+from . import config, safe_json
 from .hashing import ALL_KINDS, normalize_kinds
 
 log = logging.getLogger(__name__)
@@ -108,9 +108,7 @@ def sidecar_sha256(
     if st is None:
         return None
     try:
-        if side.stat().st_size > MAX_SIDECAR_SIZE:
-            return None
-        info = json.loads(side.read_text(encoding="utf-8"))
+        info = safe_json.read_file(side, max_bytes=MAX_SIDECAR_SIZE)
     except (OSError, ValueError):
         return None
     ours = info.get("extensions") if isinstance(info, dict) else None
@@ -326,7 +324,7 @@ class HashCache:
 
 def _decode(text: str) -> dict[str, str | None]:
     try:
-        data = json.loads(text)
+        data = safe_json.loads(text)
     except ValueError:
         return {}
     if not isinstance(data, dict):

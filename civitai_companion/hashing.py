@@ -320,8 +320,9 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
     and the file may have been edited since: use this only for a quick lookup, never as a verified hash.
     Returns {} for a non-safetensors or malformed file; an unreadable file raises OSError.
     """
-    import json
     import re
+
+    from . import safe_json
 
     path = Path(path)
     try:
@@ -334,7 +335,7 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
     except OSError as exc:
         raise named_error(exc, path) from None
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = safe_json.loads(raw)
     except ValueError:
         return {}
     meta = header.get("__metadata__") if isinstance(header, dict) else None

@@ -46,8 +46,14 @@ class Ref:
         return f"model {self.model_id} (latest version)"
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "٣" and "²", which are not ids anyone typed on purpose."""
+    return text.isascii() and text.isdigit()
+
+
 def _id(text: str | None, original: str) -> int:
-    if text is None or not text.isdigit() or not 0 < int(text) <= MAX_ID:
+    # The length check comes first: int() of thousands of digits is slow, then refused by Python itself.
+    if text is None or not _digits(text) or len(text) > len(str(MAX_ID)) or not 0 < int(text) <= MAX_ID:
         raise BadRequest(f"not a Civitai id in {original!r}")
     return int(text)
 
@@ -67,7 +73,7 @@ def parse_ref(text: str, *, base_url: str | None = None) -> Ref:
     value = (text or "").strip()
     if not value:
         raise BadRequest("empty reference: give a version id, an AIR or a Civitai URL")
-    if value.isdigit():
+    if _digits(value):
         return Ref(version_id=_id(value, original), text=original)
     if re.match(r"^https?://", value, re.IGNORECASE) or re.match(r"^(www\.)?civitai\.[a-z]+/", value, re.IGNORECASE):
         return _parse_url(value if "://" in value else "https://" + value, original, base_url)

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import config
+from . import config, safe_json
 from .api import ModelVersion
 from .api.http import DEFAULT_TIMEOUT, make_session
 from .hash_cache import SIDECAR_EXTENSION_KEY, sidecar_record
@@ -123,12 +123,10 @@ def move_aside(path: Path) -> Path:
 def read_json_object(path: Path, result: SidecarResult | None = None) -> dict | None:
     """An existing JSON object sidecar; None if absent. A malformed one is moved aside and None returned."""
     try:
-        raw = path.read_bytes()
+        document = safe_json.read_file(path)
     except FileNotFoundError:
         return None
-    try:
-        document = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except ValueError:
         document = None
     if isinstance(document, dict):
         return document
@@ -194,8 +192,8 @@ def model_page_url(version: ModelVersion, *, base_url: str | None = None) -> str
 def read_info(model_path: str | os.PathLike) -> dict | None:
     """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
     try:
-        document = json.loads(info_path(model_path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        document = safe_json.read_file(info_path(model_path))
+    except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
 
@@ -203,8 +201,8 @@ def read_info(model_path: str | os.PathLike) -> dict | None:
 def read_user_json(model_path: str | os.PathLike) -> dict:
     """A1111's user metadata for a model; {} when absent or unreadable (never modifies it)."""
     try:
-        document = json.loads(user_json_path(model_path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        document = safe_json.read_file(user_json_path(model_path))
+    except (OSError, ValueError):
         return {}
     return document if isinstance(document, dict) else {}
 

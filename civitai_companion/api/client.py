@@ -136,7 +136,10 @@ class CivitaiClient:
     def _object(self, data: Any, cls: Any, what: str) -> Any:
         if not isinstance(data, dict):
             raise BadResponse(f"unexpected answer for {what}: expected a JSON object")
-        return cls.from_api(data)
+        obj = cls.from_api(data)
+        if obj.id is None:  # everything later (sidecars, downloads, updates) is keyed on it
+            raise BadResponse(f"unexpected answer for {what}: it has no valid id")
+        return obj
 
     # -- paging ---------------------------------------------------------------------------------------
     def page(self, path: str, params: Any, item_cls: Any, *, auth: bool = False, not_found: str | None = None) -> Page:
@@ -234,7 +237,8 @@ class CivitaiClient:
             data = self.post_json("model-versions/by-hash", list(chunk))
             if not isinstance(data, list):
                 raise BadResponse("unexpected answer for by-hash: expected a JSON array")
-            found.extend(ModelVersion.from_api(item) for item in data if isinstance(item, dict))
+            versions = (ModelVersion.from_api(item) for item in data if isinstance(item, dict))
+            found.extend(v for v in versions if v.id is not None)  # a match without an id identifies nothing
         return found
 
     def version_ids_by_hashes(self, sha256s: Iterable[str]) -> list[HashMatch]:
@@ -245,7 +249,8 @@ class CivitaiClient:
             data = self.post_json("model-versions/by-hash/ids", list(chunk))
             if not isinstance(data, list):
                 raise BadResponse("unexpected answer for by-hash/ids: expected a JSON array")
-            found.extend(HashMatch.from_api(item) for item in data if isinstance(item, dict))
+            matches = (HashMatch.from_api(item) for item in data if isinstance(item, dict))
+            found.extend(m for m in matches if m.model_version_id is not None)
         return found
 
     # -- images, creators, tags, enums, me ------------------------------------------------------------------

@@ -7,10 +7,11 @@ The API token never appears in any of them: URLs are shown without their query s
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .. import safe_json
 
 SECRET_PARAMS = {"token", "sig", "signature", "x-amz-signature", "x-amz-credential", "expires", "x-amz-security-token"}
 
@@ -144,7 +145,7 @@ def server_message(body: Any) -> str | None:
         issues = error.get("issues")
         if issues is None and isinstance(error.get("message"), str):
             try:
-                issues = json.loads(error["message"])
+                issues = safe_json.loads(error["message"])
             except ValueError:
                 return _one_line(error["message"])
         return _issues_text(issues) if isinstance(issues, list) else _one_line(str(error.get("message") or error))
@@ -287,7 +288,7 @@ def error_for_response(response: Any, **kw: Any) -> CivitaiError:
     if text and not looks_like_html(content_type, text):
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
             body = text[:300]
     return error_for(response.status_code, body=body, content_type=content_type, headers=response.headers, url=response.url, **kw)
 

@@ -152,7 +152,14 @@ class Transport:
                 raise BadRequest(
                     f"not a valid URL: {redact_url(url)}", url=url, hint="CIVITAI_BASE_URL must look like https://civitai.com"
                 ) from None
-            except requests.RequestException as exc:  # too many redirects and the like: not worth retrying
+            except requests.exceptions.ContentDecodingError:
+                raise BadResponse(
+                    f"the answer from {redact_url(url)} could not be decoded (its compression is broken)",
+                    url=url,
+                ) from None
+            except requests.exceptions.TooManyRedirects:
+                raise BadResponse(f"too many redirects for {redact_url(url)}", url=url, hint="try again later") from None
+            except requests.RequestException as exc:  # anything else of requests': not worth retrying
                 raise CivitaiError(f"request failed: {type(exc).__name__} for {redact_url(url)}", url=url) from None
             else:
                 if response.status_code < 400:

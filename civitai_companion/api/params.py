@@ -38,10 +38,14 @@ def clamp_page_size(limit: int | None, maximum: int) -> int | None:
 
 def positive_id(value: int | str, what: str) -> int:
     """An id as Civitai stores them (a positive 32-bit number), or ``BadRequest`` before any request."""
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise BadRequest(f"not a {what} id: {value!r}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        # ASCII digits only ("٣" and "1_000" are ints to Python, not ids); at most 10 of them.
+        if not (text.isascii() and text.isdigit()) or len(text) > 10:
+            raise BadRequest(f"not a {what} id: {value!r}")
+        number = int(text)
     if number <= 0 or number > 2_147_483_647:
         raise BadRequest(f"not a {what} id: {value!r}")
     return number

@@ -67,21 +67,30 @@ def _cli_logging(verbosity: int) -> Iterator[None]:
         log.handlers[:], log.level, log.propagate = saved
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        with _cli_logging(getattr(args, "verbose", 0)):
+    with _cli_logging(getattr(args, "verbose", 0)):
+        try:
             return int(args.func(args) or 0)
-    except KeyboardInterrupt as exc:  # a command may say how to pick up where it stopped
-        print(f"error: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except (OSError, ValueError) as exc:  # CivitaiError is an OSError, BadRequest also a ValueError
-        print(f"error: {exc}", file=sys.stderr)
-        log.debug("details", exc_info=True)
-        return 1
+        except KeyboardInterrupt as exc:  # a command may say how to pick up where it stopped
+            print(f"error: interrupted{': ' + _one_line(exc) if str(exc) else ''}", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except (OSError, ValueError) as exc:  # CivitaiError is an OSError, BadRequest also a ValueError
+            print(f"error: {_one_line(exc)}", file=sys.stderr)
+            log.debug("details", exc_info=True)
+            return 1
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: a bug is one line too, never a traceback
+            print(f"error: unexpected {type(exc).__name__}: {_one_line(exc) or 'no details'} "
+                  "(a bug in civitai-companion; run again with -vv to see where)", file=sys.stderr)
+            log.debug("details", exc_info=True)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,6 +36,6 @@ def positive_int(text: str) -> int:
 def id_list(text: str) -> list[int]:
     """argparse type for ``--ids 1,2,3``."""
     ids = [part.strip() for part in text.split(",") if part.strip()]
-    if not ids or not all(part.isdigit() and int(part) > 0 for part in ids):
+    if not ids or not all(part.isascii() and part.isdigit() and len(part) <= 10 and int(part) > 0 for part in ids):
         raise argparse.ArgumentTypeError(f"expected model ids separated by commas, like 123,456: {text!r}")
     return [int(part) for part in ids]

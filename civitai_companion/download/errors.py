@@ -31,6 +31,10 @@ class NotAModelFile(DownloadError, BadResponse):
     """The server answered with a web page (usually a login page) instead of the file."""
 
 
+class UndecodableBody(IntegrityError, BadResponse):
+    """The server compressed the file and the compressed data was broken; nothing was kept."""
+
+
 class DownloadInterrupted(DownloadError, NetworkError):
     """The connection dropped or timed out mid-file; the ``.part`` was kept so the download can resume."""
 

@@ -19,7 +19,7 @@ import urllib3
 
 from ..api import CivitaiClient
 from ..api.errors import CivitaiError, Forbidden, NotFound, redact_url
-from .errors import RESUME_HINT, DownloadInterrupted, NotAModelFile
+from .errors import RESUME_HINT, DownloadInterrupted, NotAModelFile, UndecodableBody
 from .stream import part_path
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,15 @@ def open_body(client: CivitaiClient, plan, *, offset: int, timeout, target: Path
 def body_chunks(response: requests.Response, size: int):
     """The body in chunks of at most ``size``. Unlike ``iter_content``, bytes that arrived before a
     dropped connection are yielded before the error is raised, so the ``.part`` keeps them."""
-    if response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
-        yield from response.iter_content(size)  # we asked for identity; decode whatever came anyway
+    if is_encoded(response):
+        try:
+            yield from response.iter_content(size)  # we asked for identity; decode whatever came anyway
+        except requests.exceptions.ContentDecodingError:
+            raise UndecodableBody(
+                f"the server sent {response.headers.get('Content-Encoding')}-compressed data that could not be "
+                "decoded; nothing was kept",
+                hint="try again later",
+            ) from None
         return
     raw = response.raw
     # read1 returns what has arrived (up to size): progress and cancel stay live on a slow link.
@@ -111,6 +118,12 @@ def body_chunks(response: requests.Response, size: int):
         if not data:
             return
         yield data
+
+
+def is_encoded(response: requests.Response) -> bool:
+    """The body is compressed (though we asked for identity): its Content-Length and Range offsets count
+    compressed bytes, not the file's, so neither says anything about the file."""
+    return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
 
 
 def resumable(exc: CivitaiError, target: Path | None) -> CivitaiError:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import config
+from .. import config, safe_json
 from .transaction import Downloader
 from .errors import DownloadCancelled
 from .progress import DownloadProgress
@@ -60,12 +60,34 @@ class DownloadJob:
 
     @classmethod
     def from_json(cls, data: Any) -> "DownloadJob | None":
+        """A job from the queue file; a field of the wrong type (a hand-edited or damaged file) gets its
+        default, and a status we do not know becomes ``failed`` rather than being run blindly."""
         if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("ref"), str):
             return None
-        known = {f.name for f in fields(cls)}
-        job = cls(**{k: v for k, v in data.items() if k in known})
-        job.options = {k: v for k, v in (job.options or {}).items() if k in OPTION_KEYS} if isinstance(job.options, dict) else {}
+        values = {}
+        for f in fields(cls):
+            if f.name in data and _fits(data[f.name], _FIELD_TYPES[f.name]):
+                values[f.name] = data[f.name]
+        job = cls(**values)
+        job.options = {k: v for k, v in job.options.items() if k in OPTION_KEYS}
+        if data.get("status", job.status) not in STATUSES:
+            job.status, job.error = "failed", job.error or f"unknown status {data.get('status')!r} in the queue file"
         return job
+
+
+STATUSES = ("pending", "running", "done", "failed", "cancelled")
+# What each field of a saved job may hold (JSON types; None only where the field allows it).
+_FIELD_TYPES: dict[str, tuple] = {
+    "id": (str,), "ref": (str,), "options": (dict,), "status": (str,), "phase": (str, type(None)),
+    "error": (str, type(None)), "version_id": (int, type(None)), "file_id": (int, type(None)),
+    "folder": (str, type(None)), "layout": (str, type(None)), "name": (str, type(None)),
+    "path": (str, type(None)), "sha256": (str, type(None)), "bytes_done": (int,), "total": (int, type(None)),
+    "created": (int, float), "updated": (int, float),
+}
+
+
+def _fits(value: Any, types: tuple) -> bool:
+    return isinstance(value, types) and not isinstance(value, bool)
 
 
 class DownloadQueue:
@@ -320,19 +342,21 @@ class DownloadQueue:
     # -- persistence ---------------------------------------------------------------------------------------
     def _load(self) -> None:
         try:
-            text = self.state_file.read_text(encoding="utf-8")
+            data = safe_json.read_file(self.state_file)
         except FileNotFoundError:
             return
         except OSError as exc:
             log.warning("cannot read the download queue %s: %s", self.state_file, exc.strerror or exc)
             return
-        try:
-            data = json.loads(text)
-            items = data.get("jobs") if isinstance(data, dict) else None
-            if not isinstance(items, list):
-                raise ValueError("no job list")
         except ValueError:
+            data = None
+        items = data.get("jobs") if isinstance(data, dict) else None
+        if not isinstance(items, list):
             aside = self.state_file.with_name(self.state_file.name + ".bad")
+            n = 1
+            while os.path.lexists(aside):  # an earlier damaged copy is kept too
+                aside = self.state_file.with_name(f"{self.state_file.name}.bad-{n}")
+                n += 1
             log.warning("the download queue %s is unreadable; moved it to %s", self.state_file, aside.name)
             try:
                 os.replace(self.state_file, aside)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .. import safe_json
 from .errors import DownloadCancelled
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,7 @@ def write_state(target: Path, state: PartState) -> None:
 
 def read_state(path: Path) -> PartState | None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            return PartState.from_json(json.load(fh))
+        return PartState.from_json(safe_json.read_file(path, max_bytes=1024 * 1024))
     except (OSError, ValueError):
         return None
 

@@ -30,8 +30,8 @@ from typing import Any, Callable
 
 from ..api import CivitaiClient, ModelVersion
 from ..api.errors import looks_like_html
-from .errors import DownloadCancelled, DownloadError, DownloadInterrupted
-from .http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, open_body
+from .errors import DownloadCancelled, DownloadError, DownloadInterrupted, IntegrityError
+from .http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, is_encoded, open_body
 from .lock import PathLock
 from .names import content_disposition_filename, in_folder, safe_filename
 from .progress import DownloadProgress, ProgressMeter
@@ -269,6 +269,8 @@ class Downloader:
             raise html_error(response)
         if status == 206:
             start, total = content_range(response.headers.get("Content-Range"))
+            if is_encoded(response):  # a range of the compressed data says nothing about our .part
+                start = None
             if start != offset:
                 log.info("the server resumed at byte %s instead of %d; starting over", start, offset)
                 if target is not None:
@@ -277,7 +279,7 @@ class Downloader:
         elif status == 200:
             start = 0
             length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            total = int(length) if length and length.isascii() and length.isdigit() and not is_encoded(response) else None
             if offset:
                 log.info("the server ignored Range; starting %s over", plan.name)
                 hasher = hashlib.sha256()
@@ -335,6 +337,10 @@ class Downloader:
             raise disk_error(exc.original, target.parent) from None
         except DownloadCancelled:
             close_quietly(fd)
+            raise
+        except IntegrityError:  # the body itself is broken (undecodable): keeping a prefix of it helps no one
+            close_quietly(fd)
+            remove_partial(target)
             raise
         except NETWORK_ERRORS as exc:
             close_quietly(fd)
