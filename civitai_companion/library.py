@@ -109,9 +109,20 @@ def _walk(top: Path, seen_dirs: set[str]) -> Iterable[Path]:
                 yield Path(dirpath) / name
 
 
+def _broken_link(path: Path) -> str | None:
+    """Why a symlink leads nowhere (its target is missing, or links loop), else None."""
+    if not path.is_symlink() or os.path.exists(path):
+        return None
+    try:
+        return f"broken link to {os.readlink(path)}"
+    except OSError:
+        return "broken link"
+
+
 def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) -> list[ScanEntry]:
     """Every model file in the folders (``{kind: [folder, ...]}``), each real file once (by its own
-    name rather than a symlink's when both are found; broken links are skipped)."""
+    name rather than a symlink's when both are found). A broken link is an ``error`` entry, so a model
+    the user thinks is installed is not silently missing from the scan."""
     by_real: dict[str, ScanEntry] = {}
     seen_dirs: set[str] = set()
     for kind, paths in folders.items():
@@ -120,6 +131,11 @@ def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) 
             if not folder.is_dir():
                 continue
             for path in _walk(folder, seen_dirs):
+                broken = _broken_link(path)
+                if broken is not None:
+                    entry = by_real.setdefault(f"link:{path.absolute()}", ScanEntry(path=path.absolute(), kind=kind))
+                    entry.fail(broken)
+                    continue
                 real = os.path.realpath(path)
                 if not os.path.isfile(real):
                     continue
@@ -142,7 +158,7 @@ def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
         else:
             found = [ScanEntry(path=path.absolute())]
             if not path.exists():
-                found[0].fail(f"no such file: {path}")
+                found[0].fail(_broken_link(path) or f"no such file: {path}")
         for entry in found:
             real = os.path.realpath(entry.path)
             if real not in seen:

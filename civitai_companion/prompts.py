@@ -134,6 +134,25 @@ def preferred_weight(model_path: str | os.PathLike) -> float | None:
     return number if number else None
 
 
+def edited_activation_text(model_path: str | os.PathLike, info: dict | None = None) -> str | None:
+    """The ``activation text`` of ``<base>.json`` when the user edited it (A1111 then prompts with it),
+    else None. Edited means: not what we last wrote there, or, with no record of that, other words than
+    Civitai's trained words."""
+    from .sidecars import read_info, read_user_json, written_user_json
+
+    text = read_user_json(model_path).get("activation text")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    info = info if info is not None else read_info(model_path)
+    ours = written_user_json(info).get("activation text")
+    if isinstance(ours, str):
+        return None if text == ours else text
+    trained = (info or {}).get("trainedWords")
+    trained = [w for w in trained if isinstance(w, str)] if isinstance(trained, list) else []
+    same = [word_key(w) for w in split_words(text)] == [word_key(w) for w in split_words(trained)]
+    return None if same else text
+
+
 def prompt_for_file(
     model_path: str | os.PathLike,
     *,
@@ -142,9 +161,10 @@ def prompt_for_file(
     weight: float | None = None,
     info: dict | None = None,
 ) -> str:
-    """The prompt for a model file from its sidecars: trained words and type from ``.civitai.info``
-    (or ``info``), weight from ``weight``, else the user's preferred weight, else ``default_weight``.
-    Without any Civitai info, A1111's ``activation text`` is used."""
+    """The prompt for a model file from its sidecars: the words are the ``activation text`` the user
+    edited in ``<base>.json``, else Civitai's trained words from ``.civitai.info`` (or ``info``), else any
+    ``activation text``; the type comes from the info. The weight is ``weight``, else the user's
+    preferred weight, else ``default_weight``."""
     from .sidecars import read_info, read_user_json
 
     path = Path(model_path)
@@ -153,6 +173,8 @@ def prompt_for_file(
         words = info.get("trainedWords") if isinstance(info.get("trainedWords"), list) else []
         model = info.get("model") if isinstance(info.get("model"), dict) else {}
         model_type = model.get("type") if isinstance(model.get("type"), str) else None
+        edited = edited_activation_text(path, info)
+        words = [edited] if edited is not None else words
     else:
         activation = read_user_json(path).get("activation text")
         words, model_type = ([activation] if isinstance(activation, str) else []), None

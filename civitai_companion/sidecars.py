@@ -1,10 +1,11 @@
 """The files written next to a model: ``.civitai.info``, a preview image, and A1111's ``<base>.json``.
 
 This module is the one place sidecars are written. Users edit ``<base>.json`` in A1111's UI and pick
-their own previews, so nothing here overwrites what a user chose: the JSON is merged key by key, an
-existing preview is kept unless replacing it is asked for, and a sidecar that cannot be parsed is moved
-aside (``<name>.bad-<timestamp>``) rather than lost. Every write goes to a temporary file in the same
-folder and is moved into place with ``os.replace``, so a crash never leaves half a file.
+their own previews, so nothing here overwrites what a user chose: the JSON is merged key by key (our
+``.civitai.info`` record remembers what we wrote, so only our own values are ever updated), an existing
+preview is kept unless replacing it is asked for (and then set aside, never deleted), and a sidecar that
+cannot be parsed is moved aside (``<name>.bad-<timestamp>``) rather than lost. Every write goes to a
+temporary file in the same folder and is moved into place with ``os.replace``: no half files.
 """
 
 from __future__ import annotations
@@ -107,16 +108,17 @@ def atomic_write_json(path: Path, document: Any) -> None:
     atomic_write_bytes(path, (json.dumps(document, ensure_ascii=False, indent=4) + "\n").encode("utf-8"))
 
 
-def move_aside(path: Path) -> Path:
-    """Rename a file we cannot use to ``<name>.bad-<timestamp>`` (never overwriting an earlier one)."""
+def move_aside(path: Path, *, label: str = "bad") -> Path:
+    """Rename a file to ``<name>.<label>-<timestamp>`` (never overwriting an earlier one) instead of losing it."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.bad-{stamp}")
+    target = path.with_name(f"{path.name}.{label}-{stamp}")
     n = 1
-    while target.exists():
+    while os.path.lexists(target):
         n += 1
-        target = path.with_name(f"{path.name}.bad-{stamp}-{n}")
+        target = path.with_name(f"{path.name}.{label}-{stamp}-{n}")
     os.replace(path, target)
-    log.warning("kept unreadable %s aside as %s", path.name, target.name)
+    if label == "bad":
+        log.warning("kept unreadable %s aside as %s", path.name, target.name)
     return target
 
 
@@ -189,30 +191,26 @@ def model_page_url(version: ModelVersion, *, base_url: str | None = None) -> str
     return f"{url}?modelVersionId={version.id}" if version.id is not None else url
 
 
-def read_info(model_path: str | os.PathLike) -> dict | None:
-    """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
+def _read_object(path: Path) -> dict | None:
     try:
-        document = safe_json.read_file(info_path(model_path))
+        document = safe_json.read_file(path)
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
 
 
+def read_info(model_path: str | os.PathLike) -> dict | None:
+    """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
+    return _read_object(info_path(model_path))
+
+
 def read_user_json(model_path: str | os.PathLike) -> dict:
     """A1111's user metadata for a model; {} when absent or unreadable (never modifies it)."""
-    try:
-        document = safe_json.read_file(user_json_path(model_path))
-    except (OSError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+    return _read_object(user_json_path(model_path)) or {}
 
 
 def _filled(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    return True
+    return bool(value.strip()) if isinstance(value, str) else value is not None
 
 
 def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None) -> dict:
@@ -226,12 +224,28 @@ def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str |
     return {k: v for k, v in wanted.items() if _filled(v)}
 
 
-def merge_user_metadata(existing: dict, wanted: dict) -> dict:
-    """Fill only keys the user left empty or absent; ``preferred weight`` 0 is A1111's 'not set'."""
+def written_user_json(info: dict | None) -> dict:
+    """What we last wrote into ``<base>.json``, as our ``.civitai.info`` record remembers it ({} if unknown)."""
+    extensions = info.get("extensions") if isinstance(info, dict) else None
+    record = extensions.get(RECORD_KEY) if isinstance(extensions, dict) else None
+    written = record.get("userJson") if isinstance(record, dict) else None
+    return dict(written) if isinstance(written, dict) else {}
+
+
+def merge_user_metadata(existing: dict, wanted: dict, *, ours: dict | None = None) -> dict:
+    """Set a key only where it is empty or still holds what we wrote last (``ours``): a value the user
+    changed is never touched, and one of ours no longer wanted (another model's words) is emptied.
+    ``preferred weight`` 0 is A1111's 'not set'."""
+    ours = ours or {}
     merged = dict(existing)
-    for key, value in wanted.items():
-        if not _filled(merged.get(key)):
-            merged[key] = value
+    for key in [*wanted, *(k for k in ours if k not in wanted)]:
+        current = merged.get(key)
+        if _filled(current) and not (key in ours and current == ours[key]):
+            continue  # the user's
+        if key in wanted:
+            merged[key] = wanted[key]
+        elif _filled(current):
+            merged[key] = ""
     merged.setdefault("preferred weight", 0)
     return merged
 
@@ -288,15 +302,9 @@ def _warn(result: SidecarResult, model_path: Path, message: str) -> None:
     log.warning("%s: %s", model_path.name, message)
 
 
-def write_preview(
-    model_path: Path,
-    version: ModelVersion,
-    *,
-    session: requests.Session | None = None,
-    max_nsfw_level: int = 1,
-    replace_preview: bool = False,
-    result: SidecarResult | None = None,
-) -> Path | None:
+def write_preview(model_path: Path, version: ModelVersion, *, session: requests.Session | None = None,
+                  max_nsfw_level: int = 1, replace_preview: bool = False,
+                  result: SidecarResult | None = None) -> Path | None:
     """Download the preview if there is none yet; any failure is a warning in ``result``, never raised."""
     result = result if result is not None else SidecarResult()
     existing = existing_previews(model_path)
@@ -324,64 +332,86 @@ def write_preview(
     base = sidecar_base(model_path)
     target = base.with_name(f"{base.name}.preview{ext}")
     try:
-        atomic_write_bytes(target, data)
-        if replace_preview:  # the old preview would win A1111's lookup order if it stayed
-            for old in existing:
-                if old != target and old.name.startswith(base.name + ".preview."):
-                    old.unlink(missing_ok=True)
+        _replace_previews(model_path, target, data, existing, result)
     except OSError as exc:
         return _warn(result, model_path, f"preview not saved: {exc}")
     result.preview_path, result.preview_written = target, True
     return target
 
 
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _replace_previews(model_path: Path, target: Path, data: bytes, existing: list[Path], result) -> None:
+    """Write ``target`` and set every other preview aside, since A1111 shows ``<base>.png`` and the
+    like before ``<base>.preview.*``; a file holding the same image is dropped, any other one is kept
+    as ``<name>.replaced-<timestamp>`` and named in a warning."""
+    kept = move_aside(target, label="replaced") if target in existing and not _same_bytes(target, data) else None
+    try:
+        atomic_write_bytes(target, data)
+    except OSError:
+        if kept is not None:
+            os.replace(kept, target)
+        raise
+    moved = [(target, kept)] if kept is not None else []
+    for old in existing:
+        if old == target:
+            continue
+        if _same_bytes(old, data):
+            old.unlink(missing_ok=True)
+        else:
+            moved.append((old, move_aside(old, label="replaced")))
+    for old, aside in moved:
+        result.moved_aside.append(aside)
+        _warn(result, model_path, f"kept {old.name} as {aside.name}: A1111 now shows {target.name}")
+
+
 # -- the one entry point -------------------------------------------------------------------------------
-def write_sidecars(
-    model_path: Path,
-    version: ModelVersion,
-    *,
-    sha256: str,
-    session: requests.Session | None = None,
-    max_nsfw_level: int = 1,
-    preview: bool = True,
-    replace_preview: bool = False,
-    host: str = "a1111",
-    base_url: str | None = None,
-) -> SidecarResult:
+def write_sidecars(model_path: Path, version: ModelVersion, *, sha256: str, session: requests.Session | None = None,
+                   max_nsfw_level: int = 1, preview: bool = True, replace_preview: bool = False,
+                   host: str = "a1111", base_url: str | None = None) -> SidecarResult:
     """Write ``.civitai.info``, the preview and the merged ``<base>.json`` for one resolved model file.
 
     Disk errors on the info or JSON file raise ``OSError`` (the caller reports them per file); preview
-    problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models.
+    problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
+    record's ``userJson`` remembers the values we wrote into ``<base>.json``, so a later run may update
+    them (another host, another model under the same name) and knows any other value is the user's.
     """
     model_path = Path(model_path)
     result = SidecarResult()
-    url = model_page_url(version, base_url=base_url)
+    previous = read_json_object(info_path(model_path), result)
+    if preview:
+        write_preview(model_path, version, session=session, max_nsfw_level=max_nsfw_level,
+                      replace_preview=replace_preview, result=result)
+    path = user_json_path(model_path)
+    ours = written_user_json(previous)
+    existing = read_json_object(path, result) or {}
+    wanted = user_metadata(version, host=host, base_url=base_url)
+    merged = merge_user_metadata(existing, wanted, ours=ours)
+    try:  # the JSON first: the info record then says what the JSON really holds, even if this write fails
+        if merged != existing or not path.exists():
+            atomic_write_json(path, merged)
+            result.user_json_changed = True
+        ours = {key: value for key, value in wanted.items() if merged.get(key) == value}
+        result.user_json_path = path
+    finally:
+        _write_info(model_path, version, previous, sha256=sha256, written=ours, base_url=base_url)
+        result.info_path = info_path(model_path)
+    return result
 
-    path = info_path(model_path)
-    previous = read_json_object(path, result)
+
+def _write_info(model_path: Path, version: ModelVersion, previous: dict | None, *, sha256: str, written: dict,
+                base_url: str | None) -> None:
+    """Civitai's version JSON plus our record; other tools' ``extensions`` are kept."""
     document = dict(version.raw)
     extensions = previous.get("extensions") if previous else None
-    extensions = dict(extensions) if isinstance(extensions, dict) else {}  # keep other tools' records
-    extensions[RECORD_KEY] = sidecar_record(model_path, sha256, model_url=url or "")
+    extensions = dict(extensions) if isinstance(extensions, dict) else {}
+    record = sidecar_record(model_path, sha256, model_url=model_page_url(version, base_url=base_url) or "")
+    record["userJson"] = written  # what we wrote into <base>.json: only these values may be updated later
+    extensions[RECORD_KEY] = record
     document["extensions"] = extensions
-    atomic_write_json(path, document)
-    result.info_path = path
-
-    if preview:
-        write_preview(
-            model_path,
-            version,
-            session=session,
-            max_nsfw_level=max_nsfw_level,
-            replace_preview=replace_preview,
-            result=result,
-        )
-
-    path = user_json_path(model_path)
-    existing = read_json_object(path, result) or {}
-    merged = merge_user_metadata(existing, user_metadata(version, host=host, base_url=base_url))
-    if merged != existing or not path.exists():
-        atomic_write_json(path, merged)
-        result.user_json_changed = True
-    result.user_json_path = path
-    return result
+    atomic_write_json(info_path(model_path), document)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+
+import pytest
 
 from civitai_companion.api import CivitaiClient
 from civitai_companion.cli import library as cli_library
 from civitai_companion.cli import main
+from civitai_companion.cli.output import print_table
+from civitai_companion.sidecars import existing_previews
 from tests.fake_civitai import make_safetensors
 
 RESOLVED_KEYS = {"path", "sha256", "status", "modelId", "modelVersionId", "modelName", "versionName", "type",
@@ -117,6 +122,19 @@ def test_triggers_from_sidecars_without_network(fake_civitai, capsys, tmp_path):
     assert not fake_civitai.requests_to("api")
 
 
+def test_triggers_uses_the_activation_text_the_user_edited(fake_civitai, capsys, tmp_path):
+    lora = fake_civitai.add_model(name="Edit Lora", trained_words=["civitai word"])
+    install(fake_civitai, tmp_path / "edit.safetensors", lora)
+    assert run(capsys, "scan", str(tmp_path), "--no-previews")[0] == 0
+    assert run(capsys, "triggers", str(tmp_path / "edit.safetensors"))[1] == "<lora:edit:1> civitai word\n"
+    user = json.loads((tmp_path / "edit.json").read_text())
+    (tmp_path / "edit.json").write_text(json.dumps({**user, "activation text": "my word", "preferred weight": 0.5}))
+    code, out, err = run(capsys, "triggers", str(tmp_path / "edit.safetensors"))
+    assert (code, out) == (0, "<lora:edit:0.5> my word\n"), err
+    document = json.loads(run(capsys, "triggers", str(tmp_path / "edit.safetensors"), "--json")[1])
+    assert (document["trainedWords"], document["activationText"]) == (["civitai word"], "my word")
+
+
 def test_triggers_looks_up_a_file_without_sidecars(fake_civitai, capsys, tmp_path):
     emb = fake_civitai.add_model(name="Neg Emb", type="TextualInversion", trained_words=["negemb"])
     install(fake_civitai, tmp_path / "negemb.safetensors", emb)
@@ -174,5 +192,107 @@ def test_scan_keeps_the_users_preview_unless_asked_to_replace_it(fake_civitai, c
     assert run(capsys, "scan", str(tmp_path), "--no-updates")[0] == 0
     assert (tmp_path / "p.preview.png").read_bytes() == mine
     assert run(capsys, "scan", str(tmp_path), "--no-updates", "--replace-previews")[0] == 0
-    [preview] = tmp_path.glob("p.preview.*")
+    [preview] = existing_previews(tmp_path / "p.safetensors")
     assert preview.read_bytes() != mine and preview.stat().st_size > len(mine)
+    [aside] = tmp_path.glob("p.preview.png.replaced-*")
+    assert aside.read_bytes() == mine
+
+
+def test_replace_previews_moves_the_users_png_aside_and_says_so(fake_civitai, capsys, tmp_path):
+    lora = fake_civitai.add_model(name="Png Lora")
+    install(fake_civitai, tmp_path / "one.safetensors", lora)
+    mine = b"\x89PNG\r\n\x1a\n my own picture"
+    (tmp_path / "one.png").write_bytes(mine)
+    code, out, err = run(capsys, "scan", str(tmp_path), "--no-updates", "--replace-previews")
+    assert code == 0, err
+    [shown] = existing_previews(tmp_path / "one.safetensors")  # A1111 shows <name>.png first: it must be gone
+    assert shown.name.startswith("one.preview.")
+    [aside] = tmp_path.glob("one.png.replaced-*")
+    assert aside.read_bytes() == mine
+    assert "one.png" in err and aside.name in err
+
+
+def test_scan_host_forge_writes_flux_and_fixes_what_an_a1111_scan_wrote(fake_civitai, capsys, tmp_path):
+    root = tmp_path / "webui"
+    flux = fake_civitai.add_model(name="Flux Lora", base_model="Flux.1 D")
+    install(fake_civitai, root / "models" / "Lora" / "f.safetensors", flux)
+    sidecar = root / "models" / "Lora" / "f.json"
+    assert run(capsys, "scan", "--host", "a1111", "--root", str(root), "--no-previews")[0] == 0
+    assert json.loads(sidecar.read_text())["sd version"] == "Unknown"
+    code, out, err = run(capsys, "scan", "--host", "forge", "--root", str(root), "--no-previews", "--json")
+    assert code == 0, err
+    assert [row["status"] for row in json.loads(out)] == ["resolved"]
+    assert json.loads(sidecar.read_text())["sd version"] == "Flux"
+
+
+def test_scan_has_one_way_to_say_forge(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["scan", "--forge"])
+    assert exited.value.code == 2 and "unrecognized arguments: --forge" in capsys.readouterr().err
+
+
+def test_scan_table_shows_paths_from_the_root_and_keeps_the_file_name(fake_civitai, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "120")
+    root = tmp_path / "webui"
+    ckpt = fake_civitai.add_model(name="Amber Fox Checkpoint", type="Checkpoint")
+    lora = fake_civitai.add_model(name="Short")
+    name = "Amber_Fox_Checkpoint_v1_with_a_really_long_name.safetensors"
+    install(fake_civitai, root / "models" / "Stable-diffusion" / name, ckpt)
+    install(fake_civitai, root / "models" / "Lora" / "s.safetensors", lora)
+    code, out, err = run(capsys, "scan", "--host", "a1111", "--root", str(root), "--no-sidecars", "--no-updates")
+    assert code == 0, err
+    assert str(tmp_path) not in out
+    rows = {line.split()[2]: line.split()[1] for line in out.splitlines()[1:-1]}
+    assert rows["Short"] == "models/Lora/s.safetensors"
+    assert rows["Amber"].startswith("…") and rows["Amber"].endswith(name)  # cut on the left: the name stays
+    assert all(len(line) <= 120 for line in out.splitlines()[:-1])
+
+
+def test_print_table_cuts_path_columns_from_the_left(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "30")
+    print_table(("FILE", "X"), [("models/Stable-diffusion/Amber_Fox.safetensors", "y")], shrink=0, cut_left=(0,))
+    print_table(("FILE", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], shrink=0, cut_left=(0,))
+    print_table(("NAME", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], shrink=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "…/Amber_Fox.safetensors".ljust(27) + "  y"  # 30 columns: 27 + 2 + 1
+    assert lines[3] == "…_v1_extra_long.safetensors  y"
+    assert lines[5] == "Amber_Fox_Checkpoint_v1_ex…  y"  # other columns: cut on the right
+
+
+def test_print_table_a_long_message_does_not_squeeze_the_path_to_nothing(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    path = "models/Stable-diffusion/Amber_Fox_Checkpoint_v1.safetensors"
+    print_table(("STATUS", "FILE", "MODEL"), [("error", path, "could not read the file: " + "x" * 100)],
+                shrink=1, cut_left=(1,))
+    row = capsys.readouterr().out.splitlines()[1]
+    assert len(row) == 80
+    assert row.split()[1] == "…" + path[-29:]  # the path keeps 30 columns; the message gives the room
+
+
+@pytest.mark.parametrize("count, line", [
+    (1, "no updates: the 1 model file Civitai knows is at its newest version"),
+    (2, "no updates: the 2 model files Civitai knows are at their newest version"),
+])
+def test_updates_with_nothing_to_update_reads_well(fake_civitai, capsys, tmp_path, count, line):
+    for i in range(count):
+        install(fake_civitai, tmp_path / f"m{i}.safetensors", fake_civitai.add_model(name=f"Current {i}"))
+    code, out, err = run(capsys, "updates", str(tmp_path))
+    assert (code, out) == (0, line + "\n"), err
+
+
+def test_updates_when_civitai_knows_no_file(fake_civitai, capsys, tmp_path):
+    (tmp_path / "own.safetensors").write_bytes(make_safetensors(16, seed=31))
+    code, out, err = run(capsys, "updates", str(tmp_path))
+    assert (code, out) == (0, "no updates: no model file here was identified on Civitai\n"), err
+    (tmp_path / "empty").mkdir()
+    code, out, err = run(capsys, "updates", str(tmp_path / "empty"))
+    assert (code, out) == (0, "no model files found\n"), err
+
+
+def test_scan_reports_a_broken_link_as_an_error(fake_civitai, capsys, tmp_path):
+    os.symlink(tmp_path / "deleted.safetensors", tmp_path / "link.safetensors")
+    code, out, err = run(capsys, "scan", str(tmp_path), "--json")
+    assert code == 1
+    [row] = json.loads(out)
+    assert row["status"] == "error" and row["error"].startswith("broken link") and "deleted" in row["error"]
+    assert err == f"error: {tmp_path / 'link.safetensors'}: broken link to {tmp_path / 'deleted.safetensors'}\n"

@@ -66,6 +66,17 @@ def test_find_skips_hidden_dirs_and_dedupes_links_and_overlaps(tmp_path):
     assert {e.kind for e in entries} == {"lora"}
 
 
+def test_a_broken_link_is_an_error_not_skipped(tmp_path):
+    (tmp_path / "ok.safetensors").write_bytes(b"a")
+    os.symlink(tmp_path / "gone.safetensors", tmp_path / "dangling.safetensors")
+    entries = {e.path.name: e for e in find_model_files({"lora": [tmp_path]})}
+    assert sorted(entries) == ["dangling.safetensors", "ok.safetensors"]
+    assert entries["ok.safetensors"].status == "pending"
+    assert entries["dangling.safetensors"].status == "error"
+    assert entries["dangling.safetensors"].error.startswith("broken link")
+    assert "gone.safetensors" in entries["dangling.safetensors"].error
+
+
 def test_scan_a1111_tree_in_one_batch(fake_civitai, client, tmp_path):
     root = tmp_path / "webui"
     lora = fake_civitai.add_model(name="Ink Lora", type="LORA", base_model="SDXL 1.0", trained_words=["ink, sketch"])

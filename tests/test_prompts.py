@@ -96,3 +96,28 @@ def test_prompt_for_file_zero_preferred_weight_means_default(tmp_path):
 def test_prompt_for_file_without_info_uses_activation_text(tmp_path):
     model = _model_with_sidecars(tmp_path, user={"activation text": "my word, other"})
     assert prompt_for_file(model, syntax="comfyui") == "my word, other"
+
+
+def _ours(words):
+    return {"extensions": {"civitai_companion": {"userJson": {"activation text": words}}}}
+
+
+def test_prompt_for_file_uses_activation_text_the_user_edited(tmp_path):
+    info = {"trainedWords": ["cute, chibi"], "model": {"type": "LORA"}, **_ours("cute, chibi")}
+    model = _model_with_sidecars(tmp_path, info=info, user={"activation text": "my own, words",
+                                                            "preferred weight": 0.7})
+    assert prompt_for_file(model) == "<lora:cute.v2:0.7> my own, words"
+
+
+def test_prompt_for_file_keeps_trained_words_when_activation_text_is_ours(tmp_path):
+    info = {"trainedWords": ["cute, chibi", "new"], "model": {"type": "LORA"}, **_ours("cute, chibi")}
+    model = _model_with_sidecars(tmp_path, info=info, user={"activation text": "cute, chibi"})
+    assert prompt_for_file(model) == "<lora:cute.v2:1> cute, chibi, new"
+
+
+def test_prompt_for_file_without_our_record_compares_with_trained_words(tmp_path):
+    info = {"trainedWords": ["cute", "chibi"], "model": {"type": "LORA"}}
+    same = _model_with_sidecars(tmp_path, info=info, user={"activation text": "Cute,  chibi"})
+    assert prompt_for_file(same) == "<lora:cute.v2:1> cute, chibi"
+    (tmp_path / "cute.v2.json").write_text(json.dumps({"activation text": "other"}))
+    assert prompt_for_file(same) == "<lora:cute.v2:1> other"

@@ -91,7 +91,7 @@ def test_info_holds_version_json_and_our_record(model):
     record = info.pop("extensions")["civitai_companion"]
     assert info == version.raw
     st = os.stat(model)
-    assert set(record) == {"sha256", "size", "mtime_ns", "resolvedAt", "modelUrl"}
+    assert set(record) == {"sha256", "size", "mtime_ns", "resolvedAt", "modelUrl", "userJson"}
     assert (record["sha256"], record["size"], record["mtime_ns"]) == (SHA, st.st_size, st.st_mtime_ns)
     assert record["modelUrl"] == "https://civitai.example/models/11?modelVersionId=22"
     assert result.info_path == model.parent / "whimsy.civitai.info"
@@ -129,6 +129,45 @@ def test_user_json_merge_never_clobbers_user_keys(model):
     assert data["notes"] == "https://c.example/models/11?modelVersionId=22"  # empty: ours to fill
     assert data["description"].startswith("Great LoRA")
     assert result.user_json_changed
+
+
+def _user_json(model):
+    return json.loads((model.parent / "whimsy.json").read_text())
+
+
+def test_info_records_what_we_wrote_into_user_json(model):
+    write_sidecars(model, make_version(), sha256=SHA, preview=False, base_url="https://c.example")
+    record = json.loads((model.parent / "whimsy.civitai.info").read_text())["extensions"]["civitai_companion"]
+    assert record["userJson"] == {k: v for k, v in _user_json(model).items() if k != "preferred weight"}
+
+
+def test_a_value_we_wrote_is_updated_by_a_later_scan(model):
+    flux = make_version(baseModel="Flux.1 D")
+    write_sidecars(model, flux, sha256=SHA, preview=False)
+    assert _user_json(model)["sd version"] == "Unknown"
+    result = write_sidecars(model, flux, sha256=SHA, preview=False, host="forge")
+    assert _user_json(model)["sd version"] == "Flux" and result.user_json_changed
+
+
+def test_a_file_replaced_by_another_model_gets_its_values(model):
+    write_sidecars(model, make_version(), sha256=SHA, preview=False)
+    other = make_version(id=99, trainedWords=[], description="<p>Other</p>", baseModel="SD 1.5")
+    write_sidecars(model, other, sha256=SHA, preview=False)
+    data = _user_json(model)
+    assert (data["activation text"], data["sd version"], data["description"]) == ("", "SD1", "Other")
+
+
+def test_a_value_the_user_changed_is_never_updated(model):
+    write_sidecars(model, make_version(baseModel="Flux.1 D"), sha256=SHA, preview=False)
+    data = _user_json(model)
+    (model.parent / "whimsy.json").write_text(json.dumps({**data, "activation text": "mine", "sd version": "SDXL"}))
+    write_sidecars(model, make_version(trainedWords=["new"], baseModel="Flux.1 D"), sha256=SHA, preview=False,
+                   host="forge")
+    write_sidecars(model, make_version(trainedWords=["newer"], baseModel="Flux.1 D"), sha256=SHA, preview=False,
+                   host="forge")
+    data = _user_json(model)
+    assert (data["activation text"], data["sd version"]) == ("mine", "SDXL")
+    assert data["description"].startswith("Great LoRA")
 
 
 def test_malformed_user_json_is_kept_aside(model):
@@ -214,6 +253,30 @@ def test_replace_preview_when_asked(model, requests_mock):
     result = write_preview(model, make_version([image("https://img.example/c.jpeg")]), replace_preview=True)
     assert result == model.parent / "whimsy.preview.jpg" and result.read_bytes() == JPEG
     assert not (model.parent / "whimsy.preview.png").exists()
+    [aside] = model.parent.glob("whimsy.preview.png.replaced-*")
+    assert aside.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("mine", ["whimsy.png", "whimsy.jpg", "whimsy.preview.jpg"])
+def test_replaced_previews_are_moved_aside_so_ours_is_shown(model, requests_mock, mine):
+    (model.parent / mine).write_bytes(b"user's own picture")
+    requests_mock.get("https://img.example/c.jpeg", content=JPEG)
+    result = write_sidecars(model, make_version([image("https://img.example/c.jpeg")]), sha256=SHA,
+                            replace_preview=True)
+    assert sidecars.existing_previews(model) == [model.parent / "whimsy.preview.jpg"]  # what A1111 shows
+    [aside] = model.parent.glob(mine + ".replaced-*")
+    assert aside.read_bytes() == b"user's own picture"
+    assert aside in result.moved_aside
+    assert any(mine in w and aside.name in w for w in result.warnings)
+
+
+def test_replacing_with_the_same_image_moves_nothing_aside(model, requests_mock):
+    (model.parent / "whimsy.preview.jpg").write_bytes(JPEG)
+    requests_mock.get("https://img.example/c.jpeg", content=JPEG)
+    result = write_sidecars(model, make_version([image("https://img.example/c.jpeg")]), sha256=SHA,
+                            replace_preview=True)
+    assert not list(model.parent.glob("*.replaced-*")) and not result.warnings
+    assert (model.parent / "whimsy.preview.jpg").read_bytes() == JPEG
 
 
 def test_preview_failure_is_a_warning(model, requests_mock):

@@ -12,12 +12,13 @@ def make_client(args: argparse.Namespace) -> CivitaiClient:
 
 
 def add_host_options(parser: argparse.ArgumentParser) -> None:
-    """``--host {a1111,comfyui,standalone} --root DIR``: which app's folder layout to use."""
+    """``--host {a1111,forge,comfyui,standalone} --root DIR``: which app's folder layout to use."""
     parser.add_argument(
         "--host",
-        choices=("a1111", "comfyui", "standalone"),
+        choices=("a1111", "forge", "comfyui", "standalone"),
         default="standalone",
-        help="whose folder layout to use (default: standalone)",
+        help="whose folder layout to use (default: standalone); forge is A1111's layout, and its sidecars "
+        "may say 'Flux' as sd version",
     )
     parser.add_argument("--root", metavar="DIR", help="the app's folder (webui root, ComfyUI root, or models root)")
 

@@ -23,11 +23,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--no-sidecars", action="store_true", help="write no .civitai.info, preview or <name>.json")
     p.add_argument("--no-previews", action="store_true", help="write sidecars but download no preview images")
     p.add_argument("--replace-previews", action="store_true",
-                   help="download Civitai's preview even where the model already has one (default: keep yours)")
+                   help="download Civitai's preview even where the model already has one, which is kept as "
+                   "<file>.replaced-<time> (default: keep yours)")
     p.add_argument("--no-updates", action="store_true", help="do not look for newer versions")
     p.add_argument("--nsfw-level", type=positive_int, default=1, metavar="N",
                    help="highest NSFW level for preview images: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX (default 1)")
-    p.add_argument("--forge", action="store_true", help="write 'Flux' as sd version for Flux models (Forge)")
     p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("updates", parents=[common], help="list installed models that have a newer version")
@@ -76,7 +76,7 @@ class _Bars:
             bar.close()
 
 
-def _print_errors(entries) -> None:
+def _print_errors(entries, root: Path | None = None) -> None:
     """One ``error:`` line on stderr per failed file; a reason shared by many files (no network) once."""
     by_reason: dict[str, list] = {}
     for e in entries:
@@ -86,7 +86,7 @@ def _print_errors(entries) -> None:
         if len(paths) == 1 and str(paths[0]) in reason:
             print(f"error: {reason}", file=sys.stderr)
         else:
-            where = _display(paths[0]) if len(paths) == 1 else f"{len(paths)} files"
+            where = _display(paths[0], root) if len(paths) == 1 else f"{len(paths)} files"
             print(f"error: {where}: {reason}", file=sys.stderr)
 
 
@@ -94,9 +94,20 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _display(path: Path) -> str:
-    rel = os.path.relpath(path)
-    return rel if not rel.startswith("..") and len(rel) < len(str(path)) else str(path)
+def _display(path: Path, root: Path | None = None) -> str:
+    """A path for a table: relative to ``--root`` when under it, else to the cwd when under it."""
+    for base in ([root] if root is not None else []) + [Path.cwd()]:
+        try:
+            rel = os.path.relpath(path, base)
+        except ValueError:  # another drive (Windows)
+            continue
+        if rel != ".." and not rel.startswith(".." + os.sep) and len(rel) < len(str(path)):
+            return rel
+    return str(path)
+
+
+def _root(args: argparse.Namespace) -> Path | None:
+    return Path(args.root).expanduser().absolute() if getattr(args, "root", None) else None
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
@@ -154,14 +165,13 @@ def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: 
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    host = "forge" if args.forge else args.host
-    report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates, host=host,
+    report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates, host=args.host,
                        previews=not args.no_previews, replace_previews=args.replace_previews,
                        max_nsfw_level=args.nsfw_level)
-    errors = report.count("error")
+    errors, root = report.count("error"), _root(args)
     if args.json:
         print_json([e.to_json() for e in report.entries])
-        _print_errors(report.entries)
+        _print_errors(report.entries, root)
         return 1 if errors else 0
     if not report.entries:
         print("no model files found")
@@ -171,17 +181,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
         v = e.version
         if e.status == "resolved":
             newer = f"{e.newer.name} ({e.newer.id})" if e.newer else ""
-            rows.append((e.status, _display(e.path), v.model.name, v.name, v.base_model, newer))
+            rows.append((e.status, _display(e.path, root), v.model.name, v.name, v.base_model, newer))
         else:
-            rows.append((e.status, _display(e.path), e.error or "", "", "", ""))
-    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), rows, shrink=1)
+            rows.append((e.status, _display(e.path, root), e.error or "", "", "", ""))
+    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), rows, shrink=1, cut_left=(1,))
     newer = sum(1 for e in report.entries if e.newer is not None)
     summary = f"{_count(len(report.entries), 'file')}: {report.count('resolved')} resolved, "
     summary += f"{report.count('unknown')} unknown"
     summary += f", {_count(errors, 'error')}" if errors else ""
     summary += f"; {newer} with a newer version" if newer else ""
     print(f"{summary} ({_count(report.requests, 'API request')})")
-    _print_errors(report.entries)
+    _print_errors(report.entries, root)
     return 1 if errors else 0
 
 
@@ -207,19 +217,30 @@ def cmd_updates(args: argparse.Namespace) -> int:
         )
     elif found:
         rows = [
-            (_display(e.path), e.version.model.name, f"{e.version.name} ({e.version.id})",
+            (_display(e.path, _root(args)), e.version.model.name, f"{e.version.name} ({e.version.id})",
              f"{e.newer.name} ({e.newer.id})", e.newer.base_model)
             for e in found
         ]
-        print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0)
+        print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0, cut_left=(0,))
     else:
-        print(f"no updates: {report.count('resolved')} resolved model files are at their newest version")
-    _print_errors(report.entries)
+        print(_no_updates(report))
+    _print_errors(report.entries, _root(args))
     return 1 if report.count("error") else 0
 
 
+def _no_updates(report) -> str:
+    resolved = report.count("resolved")
+    if not report.entries:
+        return "no model files found"
+    if resolved == 0:
+        return "no updates: no model file here was identified on Civitai"
+    if resolved == 1:
+        return "no updates: the 1 model file Civitai knows is at its newest version"
+    return f"no updates: the {resolved} model files Civitai knows are at their newest version"
+
+
 def cmd_triggers(args: argparse.Namespace) -> int:
-    from ..prompts import prompt_for_file, split_words
+    from ..prompts import edited_activation_text, prompt_for_file, split_words
     from ..sidecars import read_info, read_user_json
 
     path = Path(args.file).expanduser()
@@ -245,8 +266,11 @@ def cmd_triggers(args: argparse.Namespace) -> int:
     if args.json:
         model = (info or {}).get("model") or {}
         words = (info or {}).get("trainedWords") if info else [read_user_json(path).get("activation text", "")]
-        print_json({"path": str(path.absolute()), "type": model.get("type"),
-                    "trainedWords": split_words(words or []), "prompt": prompt})
+        document = {"path": str(path.absolute()), "type": model.get("type"), "trainedWords": split_words(words or [])}
+        edited = edited_activation_text(path, info) if info else None
+        if edited is not None:  # the user's words, which the prompt uses (as A1111 does)
+            document["activationText"] = edited
+        print_json({**document, "prompt": prompt})
     elif prompt:
         print(prompt)
     else:
