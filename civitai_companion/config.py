@@ -41,31 +41,44 @@ def token_file() -> Path:
     return config_dir() / TOKEN_FILE_NAME
 
 
-def api_token(explicit: str | None = None) -> str | None:
-    """The API token: argument, then ``CIVITAI_API_TOKEN``, ``CIVITAI_API_KEY``, then the token file.
+TOKEN_ENV_VARS = ("CIVITAI_API_TOKEN", "CIVITAI_API_KEY")
+GIVEN_TOKEN = "given"  # token sources: this, a name from TOKEN_ENV_VARS, or TOKEN_FILE_SOURCE
+TOKEN_FILE_SOURCE = "file"
 
-    The token file is ignored (with a warning that does not show the token) unless only its owner can
-    read it, as with ssh keys: a token readable by others is a leaked token.
+
+def api_token(explicit: str | None = None) -> str | None:
+    """The API token: argument, then ``CIVITAI_API_TOKEN``, ``CIVITAI_API_KEY``, then the token file."""
+    return api_token_with_source(explicit)[0]
+
+
+def api_token_with_source(explicit: str | None = None) -> tuple[str | None, str | None]:
+    """The API token and where it came from, so a rejected token's message can say what to fix.
+
+    The token file is ignored (with a warning that does not show the token) unless it is a regular file
+    only its owner can read, as with ssh keys: a token readable by others is a leaked token.
     """
-    for value in (explicit, os.environ.get("CIVITAI_API_TOKEN"), os.environ.get("CIVITAI_API_KEY")):
+    if explicit and explicit.strip():
+        return explicit.strip(), GIVEN_TOKEN
+    for name in TOKEN_ENV_VARS:
+        value = os.environ.get(name)
         if value and value.strip():
-            return value.strip()
+            return value.strip(), name
     path = token_file()
     try:
         st = path.stat()
     except OSError:
-        return None
+        return None, None
     if not stat.S_ISREG(st.st_mode):  # a folder or a FIFO there would fail or block every request
         log.warning("ignoring %s: it is not a regular file", path)
-        return None
+        return None, None
     if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("ignoring %s: it must be readable by its owner only (chmod 600)", path)
-        return None
+        return None, None
     try:
         value = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
-        return None
-    return value or None
+        return None, None
+    return (value, TOKEN_FILE_SOURCE) if value else (None, None)
 
 
 def save_token(token: str) -> Path:

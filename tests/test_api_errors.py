@@ -122,3 +122,31 @@ def test_redact_url_hides_token_and_signatures():
 def test_error_url_is_redacted():
     e = err(404, {"error": "x"}, url=f"{BASE}/api/v1/models/1?token=sekrit")
     assert "sekrit" not in (e.url or "") and "sekrit" not in str(e)
+
+
+def test_rejected_token_hint_names_the_environment_variable(monkeypatch):
+    from civitai_companion import config
+
+    monkeypatch.setenv("CIVITAI_API_KEY", "secret-value")
+    token, source = config.api_token_with_source()
+    e = err(401, {"error": "Unauthorized"}, has_token=True, token_source=source)
+    assert "check CIVITAI_API_KEY" in str(e) and token not in str(e)
+
+
+def test_rejected_token_hint_names_the_token_file_when_no_variable_is_set():
+    from civitai_companion import config
+
+    config.save_token("saved-value")
+    token, source = config.api_token_with_source()
+    e = err(401, {"error": "Unauthorized"}, has_token=True, token_source=source)
+    assert str(config.token_file()) in str(e) and "civitai-companion token" in str(e)
+    assert "CIVITAI_API_TOKEN" not in str(e) and token not in str(e)
+
+
+def test_rejected_token_hint_for_a_token_given_by_the_caller(monkeypatch):
+    from civitai_companion import config
+
+    monkeypatch.setenv("CIVITAI_API_TOKEN", "not-this-one")
+    assert config.api_token_with_source("given-value") == ("given-value", config.GIVEN_TOKEN)
+    e = err(401, {"error": "Unauthorized"}, has_token=True, token_source=config.GIVEN_TOKEN)
+    assert "CIVITAI_API_TOKEN" not in str(e) and "the API key given" in str(e)

@@ -50,3 +50,37 @@ def test_me_without_a_token_says_how_to_get_one(fake_civitai, capsys, monkeypatc
 def test_empty_input_is_an_error(capsys, monkeypatch):
     code, _, err = run(capsys, monkeypatch, "token", "--no-check", stdin="\n")
     assert code == 1 and err == "error: no token given\n"
+
+
+def test_forget_without_a_saved_token_says_so(capsys, monkeypatch):
+    code, out, err = run(capsys, monkeypatch, "token", "--forget")
+    assert (code, out, err) == (0, "no saved token\n", "")
+
+
+def test_forget_json_is_a_json_document(capsys, monkeypatch):
+    config.save_token("x")
+    code, out, err = run(capsys, monkeypatch, "token", "--forget", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"path": str(config.token_file()), "removed": True}
+
+
+def test_a_rejected_saved_token_points_at_the_token_file(fake_civitai, capsys, monkeypatch):
+    config.save_token("stale-saved-key")
+    code, out, err = run(capsys, monkeypatch, "me")
+    assert code == 1 and err.startswith("error: unauthorized") and len(err.splitlines()) == 1
+    assert str(config.token_file()) in err and "civitai-companion token" in err
+    assert "CIVITAI_API_TOKEN" not in err and "stale-saved-key" not in err + out
+
+
+def test_a_rejected_token_from_the_environment_points_at_the_variable(fake_civitai, capsys, monkeypatch):
+    config.save_token(fake_civitai.token)  # the variable wins over the file, so the variable is to blame
+    monkeypatch.setenv("CIVITAI_API_KEY", "stale-env-key")
+    code, out, err = run(capsys, monkeypatch, "me")
+    assert code == 1 and "check CIVITAI_API_KEY" in err and "stale-env-key" not in err + out
+
+
+def test_a_rejected_new_key_is_blamed_on_the_key_typed(fake_civitai, capsys, monkeypatch):
+    monkeypatch.setenv("CIVITAI_API_TOKEN", fake_civitai.token)
+    code, out, err = run(capsys, monkeypatch, "token", stdin="wrong-key\n")
+    assert code == 1 and err.startswith("error: unauthorized") and "CIVITAI_API_TOKEN" not in err
+    assert "not saved" in err and "wrong-key" not in err + out

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +214,105 @@ def test_ctrl_c_keeps_the_partial_file_and_says_how_to_resume(fake_civitai, caps
     assert json.loads(out)["sha256"] == file["hashes"]["SHA256"]
     ranges = [r.headers.get("Range") for r in fake_civitai.requests if r.server == "storage"]
     assert ranges[0] is None and ranges[-1].startswith("bytes=") and ranges[-1] != "bytes=0-"
+
+
+def test_host_forge_writes_flux_sidecars(fake_civitai, capsys, tmp_path):
+    model = fake_civitai.add_model(name="Flux Style", type="LORA", base_model="Flux.1 D", file_sizes=(20_000,))
+    version_id = model["modelVersions"][0]["id"]
+    code, out, err = run(capsys, "download", str(version_id), "--host", "forge", "--root", str(tmp_path), "--json")
+    assert code == 0, err
+    path = Path(json.loads(out)["path"])
+    assert path.parent == tmp_path / "models" / "Lora"
+    assert json.loads(path.with_name(path.stem + ".json").read_text())["sd version"] == "Flux"
+
+
+def test_subfolder_template_applies_under_the_folder(fake_civitai, capsys, tmp_path):
+    _, version_id, file = add_version(fake_civitai, name="Under Folder")
+    code, out, err = run(capsys, "download", str(version_id), "--folder", str(tmp_path / "here"),
+                         "--subfolder", "{modelType}/{modelName}", "--json")
+    assert code == 0, err
+    assert json.loads(out)["path"] == str(tmp_path / "here" / "LORA" / "Under Folder" / file["name"])
+
+
+def test_subfolder_template_applies_under_the_folder_with_several_refs(fake_civitai, capsys, tmp_path):
+    versions = [add_version(fake_civitai, name=f"Folder Many {i}") for i in range(2)]
+    code, out, err = run(capsys, "download", *(str(v) for _, v, _ in versions), "--folder", str(tmp_path),
+                         "--subfolder", "{modelName}", "--json")
+    assert code == 0, err
+    assert sorted(d["path"] for d in json.loads(out)) == sorted(
+        str(tmp_path / f"Folder Many {i}" / f["name"]) for i, (_, _, f) in enumerate(versions))
+
+
+def test_several_refs_say_when_a_file_was_already_there(fake_civitai, capsys, tmp_path):
+    versions = [add_version(fake_civitai, name=f"Again {i}") for i in range(2)]
+    refs = [str(v) for _, v, _ in versions]
+    assert run(capsys, "download", *refs, "--root", str(tmp_path))[0] == 0
+    code, out, err = run(capsys, "download", *refs, "--root", str(tmp_path))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and all("already there (same SHA-256), nothing downloaded" in line for line in lines)
+
+
+def test_several_refs_say_when_a_download_was_resumed(fake_civitai, capsys, tmp_path, monkeypatch):
+    from civitai_companion.api import CivitaiClient
+    from civitai_companion.cli import download as cli_download
+
+    monkeypatch.setattr(cli_download, "make_client", lambda args: CivitaiClient(sleep=lambda seconds: None))
+    _, dropped, dropped_file = add_version(fake_civitai, name="Dropped", size=300_000)
+    _, plain, plain_file = add_version(fake_civitai, name="Plain")
+    fake_civitai.set_fault(dropped, "drop", times=1, after_bytes=100_000)
+    code, out, err = run(capsys, "download", str(dropped), str(plain), "--root", str(tmp_path))
+    assert code == 0, err
+    said = {line.split(" (")[0].rsplit("/", 1)[-1]: line for line in out.splitlines()}
+    assert "resumed, SHA-256 verified" in said[dropped_file["name"]]
+    assert said[plain_file["name"]].endswith(", SHA-256 verified)") and "resumed" not in said[plain_file["name"]]
+
+
+def _interrupt_after_the_first_finished_job(monkeypatch):
+    from civitai_companion.download.queue import DownloadQueue
+
+    def wait(self, timeout=None):
+        for _ in range(6000):  # a bound, not a timing assertion: the small file finishes long before
+            if any(job.status == "done" for job in self.jobs()):
+                raise KeyboardInterrupt
+            threading.Event().wait(0.01)
+        raise AssertionError("no download finished")
+
+    monkeypatch.setattr(DownloadQueue, "wait", wait)
+
+
+def test_ctrl_c_with_several_refs_prints_what_finished(fake_civitai, capsys, tmp_path, monkeypatch):
+    _, small, small_file = add_version(fake_civitai, name="Quick")
+    _, big, _ = add_version(fake_civitai, name="Slow", size=3_000_000)
+    fake_civitai.set_fault(big, "slow", delay=0.3)
+    _interrupt_after_the_first_finished_job(monkeypatch)
+    code, out, err = run(capsys, "download", str(small), str(big), "--root", str(tmp_path))
+    assert code == 130
+    assert out.splitlines() == [f"{tmp_path / 'loras' / small_file['name']} (48.8 KiB, SHA-256 verified)"]
+    assert err == "error: interrupted: run 'civitai-companion download --resume' to finish\n"
+
+
+def test_ctrl_c_with_several_refs_prints_the_finished_list_in_json(fake_civitai, capsys, tmp_path, monkeypatch):
+    _, small, small_file = add_version(fake_civitai, name="Quick Json")
+    _, big, _ = add_version(fake_civitai, name="Slow Json", size=3_000_000)
+    fake_civitai.set_fault(big, "slow", delay=0.3)
+    _interrupt_after_the_first_finished_job(monkeypatch)
+    code, out, err = run(capsys, "download", str(small), str(big), "--root", str(tmp_path), "--json")
+    assert code == 130
+    assert [d["sha256"] for d in json.loads(out)] == [small_file["hashes"]["SHA256"]]
+    assert err == "error: interrupted: run 'civitai-companion download --resume' to finish\n"
+
+
+def test_a_failed_ref_among_several_is_reported_once(fake_civitai, capsys, tmp_path):
+    _, good, _ = add_version(fake_civitai, name="Fine")
+    _, bad, _ = add_version(fake_civitai, name="Refused")
+    fake_civitai.set_fault(bad, "downloads_disabled")
+    code, _, err = run(capsys, "download", str(good), str(bad), "--root", str(tmp_path))
+    assert code == 1
+    assert err.splitlines() == [f"error: {bad}: Unauthorized: The creator of this asset has disabled downloads on this file "
+                               "(no token can change that)"]
+
+
+def test_resume_with_an_empty_queue_says_so(fake_civitai, capsys):
+    code, out, err = run(capsys, "download", "--resume")
+    assert (code, out, err) == (0, "nothing to resume\n", "")

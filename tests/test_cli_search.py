@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -297,3 +298,22 @@ def test_empty_results_are_said_in_words(fake_civitai, capsys):
     assert code == 0 and out == "no creators found\n"
     code, out, _ = run(capsys, "search", "no-such-model-anywhere-zzz", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+@pytest.mark.parametrize("command", ["images", "creators", "tags"])
+def test_every_option_has_help_text(command):
+    from civitai_companion.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    missing = [a.option_strings[0] if a.option_strings else a.dest for a in sub._actions if not a.help]
+    assert missing == []
+
+
+def test_top_level_help_lists_every_environment_variable(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name in ("CIVITAI_BASE_URL", "CIVITAI_API_TOKEN", "CIVITAI_COMPANION_HOME", "CIVITAI_COMPANION_MODELS",
+                 "CIVITAI_COMPANION_UNKNOWN_TTL", "CIVITAI_DISABLE_PROGRESS_BARS"):
+        assert name in out

@@ -625,3 +625,10 @@ def test_sha256_of_the_download_matches_hashlib(fake_civitai, client, models_roo
     version_id, file = add_version(fake_civitai, size=3_500_000)
     result = make_downloader(client, models_root, chunk_size=256 * 1024).download(version_id)
     assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest().upper()
+
+
+def test_forge_host_writes_flux_as_sd_version(fake_civitai, client, models_root):
+    version_id, _ = add_version(fake_civitai, name="Flux Lora", base_model="Flux.1 D")
+    result = make_downloader(client, models_root, host="forge", sidecars=True).download(version_id)
+    user_json = result.path.with_name(result.path.stem + ".json")
+    assert json.loads(user_json.read_text())["sd version"] == "Flux"

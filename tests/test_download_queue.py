@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 
 import pytest
@@ -207,3 +208,27 @@ def test_jobs_of_another_layout_are_left_for_their_owner(fake_civitai, client, t
         done = owner.get(job.id)
     assert done.status == "done" and done.path.startswith(str(tmp_path / "comfy"))
     assert not fake_civitai.requests_to("storage")[1:]
+
+
+def test_a_job_remembers_whether_the_file_was_already_there(fake_civitai, downloader, tmp_path):
+    version_id, _ = add_version(fake_civitai, "Twice")
+    with DownloadQueue(downloader, state_file=tmp_path / "q.json") as queue:
+        first = queue.submit(version_id)
+        assert queue.wait(timeout=60)
+        queue.clear_finished()
+        second = queue.submit(version_id)
+        assert queue.wait(timeout=60)
+        jobs = {job.id: job for job in queue.jobs()}
+    assert jobs[second.id].skipped and not jobs[second.id].resumed
+    assert first.id not in jobs
+
+
+def test_a_failed_job_is_not_logged_as_a_warning(fake_civitai, downloader, tmp_path, caplog):
+    version_id, _ = add_version(fake_civitai, "Fails quietly")
+    fake_civitai.set_fault(version_id, "downloads_disabled")
+    with caplog.at_level(logging.WARNING, logger="civitai_companion"):
+        with DownloadQueue(downloader, state_file=tmp_path / "q.json") as queue:
+            job = queue.submit(version_id)
+            assert queue.wait(timeout=60)
+            assert queue.get(job.id).status == "failed"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

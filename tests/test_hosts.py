@@ -512,3 +512,29 @@ def test_importing_hosts_imports_no_host_module():
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "clean", out.stderr
+
+
+def test_unknown_type_warning_names_the_folder_and_how_to_pick_another(tmp_path, caplog):
+    layout = get_layout("standalone", tmp_path)
+    with caplog.at_level(logging.WARNING, logger="civitai_companion.hosts"):
+        folder = layout.folder_for("HoloMesh")
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert str(folder) in message and "--folder DIR" in message and "settings" not in message
+    assert "\n" not in message
+
+
+def test_unknown_type_with_its_own_folder_does_not_warn(tmp_path, caplog):
+    layout = get_layout("standalone", tmp_path, subfolders={"HoloMesh": "holo"})
+    with caplog.at_level(logging.WARNING, logger="civitai_companion.hosts"):
+        assert layout.folder_for("HoloMesh") == tmp_path / "holo"
+    assert caplog.records == []
+
+
+def test_folder_layout_puts_every_type_under_the_folder_with_the_template(tmp_path, caplog):
+    from civitai_companion.hosts.base import FolderLayout
+
+    layout = FolderLayout(tmp_path, subfolder_template="{modelType}")
+    with caplog.at_level(logging.WARNING, logger="civitai_companion.hosts"):
+        assert layout.folder_for("LORA") == tmp_path / "LORA"
+        assert layout.folder_for("HoloMesh") == tmp_path / "HoloMesh"
+    assert caplog.records == []

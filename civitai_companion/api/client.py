@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from .. import config
-from .errors import AuthRequired, BadRequest, BadResponse, is_hex
+from .errors import AuthRequired, BadRequest, BadResponse, is_hex, rejected_token_hint
 from .http import DEFAULT_TIMEOUT, ResponseCache, Transport, decode_json
 from .params import clamp_page_size, drop_none, image_filters, model_filters, param_list, positive_id
 from .types import Creator, HashMatch, Image, Model, ModelVersion, Page, Tag
@@ -80,6 +80,11 @@ class CivitaiClient:
         return config.api_token(self._token)
 
     @property
+    def token_source(self) -> str | None:
+        """Where the token comes from (argument, which variable, or the token file): error hints name it."""
+        return config.api_token_with_source(self._token)[1]
+
+    @property
     def session(self) -> requests.Session:
         return self.transport.session
 
@@ -94,7 +99,7 @@ class CivitaiClient:
         if not _TOKEN_TEXT.match(token):  # http.client would fail on it with an encoding error
             raise AuthRequired(
                 "the API token contains spaces or characters that cannot be sent in a header",
-                hint="check CIVITAI_API_TOKEN; copy the key again from your Civitai account settings",
+                hint=rejected_token_hint(self.token_source),
             )
         return {"Authorization": f"Bearer {token}"}
 
@@ -124,7 +129,8 @@ class CivitaiClient:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached
-        error_kw = {"base_url": self.base_url, "not_found": not_found, "has_token": bool(headers)}
+        error_kw = {"base_url": self.base_url, "not_found": not_found, "has_token": bool(headers),
+                    "token_source": self.token_source if headers else None}
         response = self.transport.send(
             method, url, params=pairs or None, json_body=json_body, headers=headers, error_kw=error_kw
         )

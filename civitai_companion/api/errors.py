@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .. import safe_json
+from .. import config, safe_json
 
 SECRET_PARAMS = {"token", "sig", "signature", "x-amz-signature", "x-amz-credential", "expires", "x-amz-security-token"}
 
@@ -132,6 +132,17 @@ def scrub_secret(error: CivitaiError, secret: str | None) -> CivitaiError:
     return error
 
 
+def rejected_token_hint(source: str | None) -> str:
+    """What to fix when Civitai rejects a token from ``source`` (see ``config.api_token_with_source``).
+    Names where the token is, never the token."""
+    where = "create a key in your Civitai account settings"
+    if source == config.TOKEN_FILE_SOURCE:
+        return f"the token in use is the one saved in {config.token_file()}; run 'civitai-companion token' to save a new key"
+    if source == config.GIVEN_TOKEN or source is None:
+        return f"check the API key given; {where}"
+    return f"check {source}; {where}"
+
+
 def server_message(body: Any) -> str | None:
     """Pull a readable message out of any of Civitai's error shapes (plain, zod, tRPC issue arrays)."""
     if isinstance(body, str):
@@ -208,8 +219,11 @@ def error_for(
     base_url: str | None = None,
     not_found: str | None = None,
     has_token: bool = False,
+    token_source: str | None = None,
 ) -> CivitaiError:
-    """Map one failed response to the right exception, with the server's words and a next step."""
+    """Map one failed response to the right exception, with the server's words and a next step.
+
+    ``token_source`` says where a rejected token came from (see :func:`rejected_token_hint`)."""
     where = f" on {base_url}" if base_url else ""
     safe_url = redact_url(url) if url else None
     html = looks_like_html(content_type, body if isinstance(body, (str, bytes)) else "")
@@ -232,7 +246,7 @@ def error_for(
         if has_token:
             return AuthRequired(
                 f"unauthorized: {msg or 'the API token was not accepted'}",
-                hint="check CIVITAI_API_TOKEN; create a key in your Civitai account settings",
+                hint=rejected_token_hint(token_source),
                 **common,
             )
         return AuthRequired(

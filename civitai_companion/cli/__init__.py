@@ -30,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="civitai-companion",
         description="Search Civitai, identify local model files by hash, and download verified files.",
-        epilog="Environment: CIVITAI_BASE_URL (default https://civitai.com), CIVITAI_API_TOKEN, "
-        "CIVITAI_COMPANION_HOME, CIVITAI_DISABLE_PROGRESS_BARS.",
+        epilog="Environment: CIVITAI_BASE_URL (default https://civitai.com), CIVITAI_API_TOKEN (or CIVITAI_API_KEY; "
+        "else the file saved by 'civitai-companion token'), CIVITAI_COMPANION_HOME (state and caches), "
+        "CIVITAI_COMPANION_MODELS (the standalone layout's models folder), CIVITAI_COMPANION_UNKNOWN_TTL (seconds "
+        "a file Civitai did not know is remembered as unknown, default 86400), CIVITAI_DISABLE_PROGRESS_BARS.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = _Parser(add_help=False)

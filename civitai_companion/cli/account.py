@@ -46,8 +46,15 @@ def cmd_me(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     path = config.token_file()
     if args.forget:
-        path.unlink(missing_ok=True)
-        print(f"removed {path}")
+        try:
+            path.unlink()
+            removed = True
+        except FileNotFoundError:
+            removed = False
+        if args.json:
+            print_json({"path": str(path), "removed": removed})
+        else:
+            print(f"removed {path}" if removed else "no saved token")
         return 0
     if sys.stdin.isatty():
         token = getpass.getpass("Civitai API key (hidden): ")
@@ -58,7 +65,11 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise ValueError("no token given")
     me = None
     if not args.no_check:
-        me = CivitaiClient(base_url=args.base_url, token=token).me()  # raises AuthRequired for a bad key
+        try:
+            me = CivitaiClient(base_url=args.base_url, token=token).me()
+        except AuthRequired as exc:  # the key just typed is to blame, not a variable or the saved file
+            exc.hint = "the key was not saved; copy it again from your Civitai account settings"
+            raise
     saved = config.save_token(token)
     who = f" for {me.get('username')}" if me and me.get("username") else ""
     if args.json:

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     which.add_argument("--size", metavar="S", help="pruned or full")
     which.add_argument("--fp", metavar="P", help="precision, e.g. fp16")
     add_host_options(p)
-    p.add_argument("--folder", metavar="DIR", help="download into DIR instead of the layout's folder")
+    p.add_argument("--folder", metavar="DIR", help="download into DIR (and --subfolder under it) instead of the "
+                   "layout's folder")
     p.add_argument("--subfolder", metavar="TEMPLATE", help="sub-folder template, e.g. '{baseModel}/{modelName}'")
     p.add_argument("--overwrite", action="store_true", help="replace a different file of the same name")
     p.add_argument("--workers", type=positive_int, default=2, help="downloads at once with several REFs (default 2)")
@@ -83,20 +84,27 @@ class _Bars:
 
 
 def _downloader(args: argparse.Namespace):
+    """``--folder DIR`` is a layout of its own (every type in DIR, the template under it); the host still
+    names the app the sidecars are written for."""
     from ..download import Downloader
 
+    if args.folder:
+        from ..hosts.base import FolderLayout
+
+        layout = FolderLayout(os.path.abspath(os.path.expanduser(args.folder)), subfolder_template=args.subfolder)
+        return Downloader(make_client(args), layout=layout, host=args.host)
     return Downloader(make_client(args), host=args.host, root=args.root, subfolder_template=args.subfolder)
 
 
 def _options(args: argparse.Namespace) -> dict:
-    return {"file_id": args.file_id, "format": args.format, "size": args.size, "fp": args.fp,
-            "folder": os.path.abspath(os.path.expanduser(args.folder)) if args.folder else None}
+    return {"file_id": args.file_id, "format": args.format, "size": args.size, "fp": args.fp}
 
 
-def _say(result) -> str:
-    how = "already there (same SHA-256), nothing downloaded" if result.skipped else (
-        "resumed, SHA-256 verified" if result.resumed else "SHA-256 verified")
-    return f"{result.path} ({human_size(result.size)}, {how})"
+def _say(path, size: int | None, *, skipped: bool, resumed: bool) -> str:
+    """One finished download in words, the same for one REF and for queued ones."""
+    how = "already there (same SHA-256), nothing downloaded" if skipped else (
+        "resumed, SHA-256 verified" if resumed else "SHA-256 verified")
+    return f"{path} ({human_size(size)}, {how})"
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -122,7 +130,7 @@ def _download_one(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_json())
     else:
-        print(_say(result))
+        print(_say(result.path, result.size, skipped=result.skipped, resumed=result.resumed))
     return 0
 
 
@@ -146,6 +154,13 @@ def _download_queued(args: argparse.Namespace) -> int:
     earlier = len(queue.pending())
     if earlier and not args.json:
         print(f"resuming {earlier} download(s) left in the queue", file=sys.stderr)
+    if not earlier and not submitted and not failures:
+        queue.close()
+        if args.json:
+            print_json([])
+        else:
+            print("nothing to resume")
+        return 0
     jobs = [queue.submit(str(v), file_id=f, folder=d, overwrite=args.overwrite) for v, f, d in submitted]
     wanted = {j.id for j in jobs} | {j.id for j in queue.pending()}
     try:
@@ -154,22 +169,26 @@ def _download_queued(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         bars.close()
         queue.close()
+        _report([j for j in queue.jobs() if j.id in wanted and j.status == "done"], json_output=args.json)
         raise KeyboardInterrupt("run 'civitai-companion download --resume' to finish") from None
     bars.close()
     queue.close()
-    done = [j for j in queue.jobs() if j.id in wanted]
-    results = []
-    for job in done:
-        if job.status == "done":
-            results.append({"path": job.path, "sha256": job.sha256, "modelVersionId": job.version_id, "bytes": job.total})
-            if not args.json:
-                print(f"{job.path} ({human_size(job.total)}, SHA-256 verified)")
-        else:
+    finished = [j for j in queue.jobs() if j.id in wanted]
+    for job in finished:
+        if job.status != "done":
             failures += 1
             print(f"error: {job.ref}: {job.error or job.status}", file=sys.stderr)
-    if args.json:
-        print_json(results)
+    _report([j for j in finished if j.status == "done"], json_output=args.json)
     return 1 if failures else 0
+
+
+def _report(done: list, *, json_output: bool) -> None:
+    """The finished jobs on stdout: a JSON list, or one line each as for a single download."""
+    if json_output:
+        print_json([{"path": j.path, "sha256": j.sha256, "modelVersionId": j.version_id, "bytes": j.total} for j in done])
+        return
+    for job in done:
+        print(_say(job.path, job.total, skipped=job.skipped, resumed=job.resumed))
 
 
 def cmd_queue(args: argparse.Namespace) -> int:

@@ -48,20 +48,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_lookup)
 
     p = sub.add_parser("images", parents=[common], help="list images")
-    p.add_argument("--model-id", type=positive_int, metavar="N")
-    p.add_argument("--version-id", dest="model_version_id", type=positive_int, metavar="N")
-    p.add_argument("--post-id", type=positive_int, metavar="N")
-    p.add_argument("--username")
+    p.add_argument("--model-id", type=positive_int, metavar="N", help="only images made with this model")
+    p.add_argument("--version-id", dest="model_version_id", type=positive_int, metavar="N",
+                   help="only images made with this model version")
+    p.add_argument("--post-id", type=positive_int, metavar="N", help="only images of this post")
+    p.add_argument("--username", help="only images posted by this user")
     p.add_argument("--nsfw", choices=("None", "Soft", "Mature", "X", "true", "false"), help="NSFW level filter")
     p.add_argument("--sort", choices=IMAGE_SORTS, metavar="S", help="one of: " + ", ".join(IMAGE_SORTS))
-    p.add_argument("--period", choices=PERIODS)
-    p.add_argument("--limit", type=positive_int, default=20)
+    p.add_argument("--period", choices=PERIODS, help="time window for the sort")
+    p.add_argument("--limit", type=positive_int, default=20, help="how many images to list (default 20)")
     p.set_defaults(func=cmd_images)
 
     for name, func in (("creators", cmd_creators), ("tags", cmd_tags)):
         p = sub.add_parser(name, parents=[common], help=f"list {name}")
-        p.add_argument("query", nargs="?")
-        p.add_argument("--limit", type=positive_int, default=20)
+        p.add_argument("query", nargs="?", help=f"words to search for in {name[:-1]} names")
+        p.add_argument("--limit", type=positive_int, default=20, help=f"how many {name} to list (default 20)")
         p.set_defaults(func=func)
 
 

@@ -56,6 +56,7 @@ def open_body(client: CivitaiClient, plan, *, offset: int, timeout, target: Path
     error_kw = {
         "base_url": client.base_url,
         "has_token": bool(headers),
+        "token_source": client.token_source if headers else None,
         "not_found": f"version {plan.version.id} has no file to download (404)",
     }
     refused: CivitaiError | None = None

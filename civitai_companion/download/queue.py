@@ -50,6 +50,8 @@ class DownloadJob:
     name: str | None = None
     path: str | None = None
     sha256: str | None = None
+    skipped: bool = False  # done: the file was already there, nothing was downloaded
+    resumed: bool = False  # done: a partial file was finished
     bytes_done: int = 0
     total: int | None = None
     created: float = 0.0
@@ -81,13 +83,14 @@ _FIELD_TYPES: dict[str, tuple] = {
     "id": (str,), "ref": (str,), "options": (dict,), "status": (str,), "phase": (str, type(None)),
     "error": (str, type(None)), "version_id": (int, type(None)), "file_id": (int, type(None)),
     "folder": (str, type(None)), "layout": (str, type(None)), "name": (str, type(None)),
-    "path": (str, type(None)), "sha256": (str, type(None)), "bytes_done": (int,), "total": (int, type(None)),
+    "path": (str, type(None)), "sha256": (str, type(None)), "skipped": (bool,), "resumed": (bool,),
+    "bytes_done": (int,), "total": (int, type(None)),
     "created": (int, float), "updated": (int, float),
 }
 
 
 def _fits(value: Any, types: tuple) -> bool:
-    return isinstance(value, types) and not isinstance(value, bool)
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))
 
 
 class DownloadQueue:
@@ -310,13 +313,14 @@ class DownloadQueue:
                 _discard_partial(job)
             self._emit(job, DownloadProgress("cancelled", job.bytes_done, job.total, name=job.name))
         except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, the worker goes on
-            log.warning("download of %s failed: %s", job.ref, exc)
+            log.info("download of %s failed: %s", job.ref, exc)  # the job says it; whoever queued it reports it
             with self._cond:
                 self._finish(job, "failed", error=str(exc))
             self._emit(job, DownloadProgress("failed", job.bytes_done, job.total, name=job.name))
         else:
             with self._cond:
                 job.path, job.sha256, job.bytes_done, job.total = str(result.path), result.sha256, result.size, result.size
+                job.skipped, job.resumed = result.skipped, result.resumed
                 self._finish(job, "done")
         finally:
             self._cancels.pop(job.id, None)

@@ -79,14 +79,18 @@ class _Attempt:
 
 
 class Downloader:
-    """Downloads versions into one layout; share one per app (it is thread-safe, the queue uses it)."""
+    """Downloads versions into one layout; share one per app (it is thread-safe, the queue uses it).
+
+    ``host`` is the app's name as the user gave it: it picks the layout when no ``layout`` is given, and
+    the sidecars are written for it (``"forge"`` has A1111's folders, but its sidecars may say Flux).
+    """
 
     def __init__(
         self,
         client: CivitaiClient | None = None,
         *,
         layout: Any = None,
-        host: str = "standalone",
+        host: str | None = None,
         root: str | os.PathLike | None = None,
         subfolder_template: str | None = None,
         other_dir: str | os.PathLike | None = None,
@@ -100,7 +104,8 @@ class Downloader:
     ) -> None:
         self.client = client or CivitaiClient()
         self._layout = layout
-        self._layout_args = (host, root, subfolder_template, other_dir)
+        self.host = host  # as given ("forge" is A1111's layout, but its sidecars may say Flux)
+        self._layout_args = (host or "standalone", root, subfolder_template, other_dir)
         self._cache = hash_cache
         self.sidecars = sidecars
         self.sidecar_options = dict(sidecar_options or {})
@@ -384,7 +389,7 @@ class Downloader:
             from ..sidecars import write_sidecars
 
             options = {"session": self.client.session, "base_url": self.client.base_url,
-                       "host": getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}
+                       "host": self.host or getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}
             result.sidecars = write_sidecars(result.path, plan.version, sha256=result.sha256 or "", **options)
             result.warnings.extend(result.sidecars.warnings)
         except Exception as exc:  # noqa: BLE001 - the model file is good; a sidecar problem must not undo it

@@ -141,13 +141,13 @@ def kind_for(model_type_name: object, file_type: object = None, *, warn: bool = 
     if known:
         return known.kind
     if warn:
-        label = str(model_type_name or "").strip() or "(missing)"
-        warn_once(
-            "type:" + _norm(label),
-            "unknown Civitai model type %r: using the 'other' folder (set a folder for it in the settings)",
-            label,
-        )
+        label = _type_label(model_type_name)
+        warn_once("type:" + _norm(label), "unknown Civitai model type %r: treated as the kind 'other'", label)
     return "other"
+
+
+def _type_label(model_type_name: object) -> str:
+    return str(model_type_name or "").strip() or "(missing)"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -290,13 +290,19 @@ class Layout(ABC):
 
     def type_folder(self, model_type_name: object, file_type: object = None) -> Path:
         """The folder for a type, without the sub-folder template."""
-        kind = kind_for(model_type_name, file_type)
+        kind = kind_for(model_type_name, file_type, warn=False)
         if file_type_kind(file_type) is None:
             override = self._type_overrides.get(_norm(canonical_type(model_type_name)))
             if override:
                 return self._user_folder(override)
         if kind == "other":
-            return self.other_folder()
+            folder = self.other_folder()
+            if file_type_kind(file_type) is None and model_type(model_type_name) is None:
+                label = _type_label(model_type_name)
+                # Said the same way to every caller: the command line and the Python API both take a folder.
+                warn_once("type:" + _norm(label), "unknown Civitai model type %r: it goes to the catch-all folder %s "
+                          "(--folder DIR, or folder= in Python, picks another)", label, folder)
+            return folder
         if self._kind_overrides.get(kind):
             return self._user_folder(self._kind_overrides[kind])
         return self._kind_folder(kind)
@@ -355,6 +361,32 @@ class Layout(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} models={self.models_dir()}>"
+
+
+class FolderLayout(Layout):
+    """Every type in one folder the user chose (``download --folder DIR``); the sub-folder template still
+    applies under it, as it does under a host's folders."""
+
+    name = "folder"
+
+    def __init__(self, folder: str | os.PathLike, *, subfolder_template: str | None = None):
+        super().__init__(subfolder_template=subfolder_template)
+        self._folder = Path(folder).expanduser()
+
+    def models_dir(self) -> Path:
+        return self._folder
+
+    def _default_other(self) -> Path:
+        return self._folder
+
+    def _kind_folder(self, kind: str) -> Path:
+        return self._folder
+
+    def _kind_scan(self) -> dict[str, list[Path]]:
+        return {}
+
+    def type_folder(self, model_type_name: object, file_type: object = None) -> Path:
+        return self._folder  # the user chose it for this download: an unknown type needs no warning
 
 
 def first_set(*values: object) -> Path | None:
