@@ -530,16 +530,9 @@ def test_well_known_folders(fake_civitai, client, tmp_path, host, model_type, fo
     assert result.path == tmp_path / folder / file["name"]
 
 
-@pytest.mark.parametrize("host, folder", [("a1111", "models/VAE"), ("comfyui", "models/vae")])
-def test_vae_file_of_a_checkpoint_goes_to_the_vae_folder(fake_civitai, client, tmp_path, host, folder):
-    version_id, _ = add_version(fake_civitai, name="Some Checkpoint", type="Checkpoint", size=5000)
-    vae = fake_civitai.add_file(version_id, name="some-vae.safetensors", type="VAE", size=3000)
-    result = make_downloader(client, tmp_path, host=host).download(version_id, file_id=vae["id"])
-    assert result.path == tmp_path / folder / "some-vae.safetensors"
-    assert result.path.read_bytes() == fake_civitai.file_bytes(vae["id"])
-
-
 @pytest.mark.parametrize("host, file_type, folder", [
+    ("a1111", "VAE", "models/VAE"),  # the VAE file of a checkpoint goes to the VAE folder
+    ("comfyui", "VAE", "models/vae"),
     ("comfyui", "Diffusion Model", "models/diffusion_models"),
     ("comfyui", "UNet", "models/diffusion_models"),
     ("comfyui", "Text Encoder", "models/text_encoders"),

@@ -19,7 +19,6 @@ from .errors import (
     UnknownRoute,
     error_for,
     error_for_response,
-    raise_for_response,
     redact_url,
 )
 from .http import USER_AGENT, Transport, make_session

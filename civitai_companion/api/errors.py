@@ -288,13 +288,6 @@ def error_for(
     return CivitaiError(f"HTTP {status}{where}: {msg or 'unexpected answer'}", **common)
 
 
-def raise_for_response(response: Any, **kw: Any) -> None:
-    """Raise the mapped error for a ``requests.Response`` that is not a success; return otherwise."""
-    if response.status_code < 400:
-        return
-    raise error_for_response(response, **kw)
-
-
 def error_for_response(response: Any, **kw: Any) -> CivitaiError:
     content_type = response.headers.get("Content-Type", "")
     text = response.text if response.content else ""

@@ -9,13 +9,12 @@ unknown enum values are kept as plain strings, and every object keeps its ``raw`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 # Older APIs said "None/Soft/Mature/X"; today NSFW levels are bit flags.
 NSFW_WORDS = {"none": 1, "soft": 2, "mature": 4, "x": 8, "xxx": 16, "blocked": 32}
-NSFW_NAMES = {1: "PG", 2: "PG13", 4: "R", 8: "X", 16: "XXX", 32: "Blocked"}
 
 
 def _dict(value: Any) -> dict:
@@ -458,7 +457,3 @@ class Page(Generic[T]):
             total_items=_int(meta.get("totalItems")),
             metadata=meta,
         )
-
-
-def parse_list(items: Iterable[Any], cls: Any) -> list:
-    return [cls.from_api(item) for item in items if isinstance(item, dict)]

@@ -123,11 +123,15 @@ def _printed_json_or_nothing(args: argparse.Namespace, items: list, noun: str) -
 
 def cmd_show(args: argparse.Namespace) -> int:
     client = make_client(args)
-    model = client.model(args.model_id)
+    return _print_one(args, client.model(args.model_id), _print_model, client.base_url)
+
+
+def _print_one(args: argparse.Namespace, item, print_human, base_url: str) -> int:
+    """show/version/lookup: the API's own object with --json, else the human view."""
     if args.json:
-        print_json(model.raw)
+        print_json(item.raw)
     else:
-        _print_model(model, client.base_url)
+        print_human(item, base_url)
     return 0
 
 
@@ -179,12 +183,7 @@ def print_version(version: ModelVersion, base_url: str) -> None:
 
 def cmd_version(args: argparse.Namespace) -> int:
     client = make_client(args)
-    version = client.model_version(args.version_id)
-    if args.json:
-        print_json(version.raw)
-    else:
-        print_version(version, client.base_url)
-    return 0
+    return _print_one(args, client.model_version(args.version_id), print_version, client.base_url)
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
@@ -197,7 +196,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         from ..hash_batch import hash_files
 
         path = os.path.abspath(target)
-        result = next(iter(hash_files([path], ["SHA256"], cache=HashCache()).values()))
+        with HashCache() as cache:
+            result = next(iter(hash_files([path], ["SHA256"], cache=cache).values()))
         if isinstance(result, Exception):
             raise result
         file_hash = result["SHA256"]
@@ -205,12 +205,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such file: {target}")
     else:
         file_hash = target
-    version = client.version_by_hash(file_hash)
-    if args.json:
-        print_json(version.raw)
-    else:
-        print_version(version, client.base_url)
-    return 0
+    return _print_one(args, client.version_by_hash(file_hash), print_version, client.base_url)
 
 
 def _looks_like_a_path(text: str) -> bool:

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Layout, LayoutError, first_set, path_list
+from .base import Layout, LayoutError, first_set, looks_like_models_dir, path_list
 
 # kind -> (cmd_opts attribute, default folder under models_path)
 _FOLDERS: dict[str, tuple[str | None, str]] = {
@@ -58,9 +58,7 @@ class _State:
         return path_list(getattr(self.cmd_opts, name, None))
 
 
-def _looks_like_models_dir(root: Path) -> bool:
-    """True when the user pointed at ``<webui>/models`` rather than at the webui folder."""
-    return not (root / "models").is_dir() and any((root / n).is_dir() for n in ("Stable-diffusion", "Lora"))
+MODELS_DIR_MARKERS = ("Stable-diffusion", "Lora")  # sub-folders that tell the models folder from the app folder
 
 
 class A1111Layout(Layout):
@@ -86,7 +84,7 @@ class A1111Layout(Layout):
 
     def _state(self) -> _State:
         if self._root is not None:
-            if _looks_like_models_dir(self._root):
+            if looks_like_models_dir(self._root, MODELS_DIR_MARKERS):
                 models, data = self._root, self._root.parent
             else:
                 models, data = self._root / "models", self._root

@@ -389,6 +389,12 @@ class FolderLayout(Layout):
         return self._folder  # the user chose it for this download: an unknown type needs no warning
 
 
+def looks_like_models_dir(root: Path, markers: tuple[str, ...]) -> bool:
+    """True when the user pointed at the app's ``models`` folder (it holds ``markers``) rather than at the
+    app's own folder, so ``--root`` accepts either."""
+    return not (root / "models").is_dir() and any((root / n).is_dir() for n in markers)
+
+
 def first_set(*values: object) -> Path | None:
     """The first configured folder among host options (None and "" mean "not set")."""
     for value in values:

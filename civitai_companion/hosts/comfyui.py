@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import Layout, LayoutError, warn_once
+from .base import Layout, LayoutError, looks_like_models_dir, warn_once
 
 # kind -> folder_paths key
 KEY_FOR_KIND = {
@@ -58,9 +58,7 @@ DEFAULT_FOLDERS: dict[str, tuple[str, ...]] = {
 OTHER_FOLDER = "other"
 
 
-def _looks_like_models_dir(root: Path) -> bool:
-    """True when the user pointed at ``ComfyUI/models`` rather than at the ComfyUI folder."""
-    return not (root / "models").is_dir() and any((root / n).is_dir() for n in ("checkpoints", "loras"))
+MODELS_DIR_MARKERS = ("checkpoints", "loras")  # sub-folders that tell the models folder from the app folder
 
 
 class ComfyUILayout(Layout):
@@ -78,7 +76,7 @@ class ComfyUILayout(Layout):
 
     @staticmethod
     def _models_for_root(root: Path) -> Path:
-        return root if _looks_like_models_dir(root) else root / "models"
+        return root if looks_like_models_dir(root, MODELS_DIR_MARKERS) else root / "models"
 
     @staticmethod
     def _folder_paths():

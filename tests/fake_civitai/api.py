@@ -60,32 +60,30 @@ def _hash_list(request: Request, maximum: int) -> list[str] | Response:
     return payload
 
 
+def _sha256_matches(fake, hashes):
+    """(catalog entry, its SHA-256) for every file whose SHA-256 is one of ``hashes`` (the batch endpoints
+    match full SHA-256 only, unlike the GET by any hash kind)."""
+    for value in hashes:
+        for entry in fake.catalog.files_by_hash(value):
+            sha = entry.file.get("hashes", {}).get("SHA256", "")
+            if sha.upper() == value.upper():
+                yield entry, sha
+
+
 def post_by_hash(fake, request: Request) -> Response:
     hashes = _hash_list(request, 100)
     if isinstance(hashes, Response):
         return hashes
-    bodies = []
-    for value in hashes:
-        for entry in fake.catalog.files_by_hash(value):
-            if entry.file.get("hashes", {}).get("SHA256", "").upper() != value.upper():
-                continue
-            body = fake.catalog.version_body(entry.version_id, rated_only=False)
-            if body is not None:
-                bodies.append(body)
-    return json_response(200, bodies)
+    bodies = [fake.catalog.version_body(entry.version_id, rated_only=False) for entry, _ in _sha256_matches(fake, hashes)]
+    return json_response(200, [body for body in bodies if body is not None])
 
 
 def post_by_hash_ids(fake, request: Request) -> Response:
     hashes = _hash_list(request, 10_000)
     if isinstance(hashes, Response):
         return hashes
-    out = []
-    for value in hashes:
-        for entry in fake.catalog.files_by_hash(value):
-            sha = entry.file.get("hashes", {}).get("SHA256", "")
-            if sha.upper() == value.upper():
-                out.append({"modelVersionId": entry.version_id, "modelId": entry.model_id, "hash": sha})
-    return json_response(200, out)
+    return json_response(200, [{"modelVersionId": entry.version_id, "modelId": entry.model_id, "hash": sha}
+                               for entry, sha in _sha256_matches(fake, hashes)])
 
 
 def me(fake, request: Request) -> Response:

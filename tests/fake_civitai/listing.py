@@ -77,6 +77,18 @@ def _page(request: Request, limit: int) -> int | None:
     return page
 
 
+def _cursor_metadata(fake, path: str, request, next_cursor, *, page, limit) -> dict:
+    """Page metadata as Civitai sends it: a cursor and a full next-page URL while there is more, and the
+    echoed (ignored) page number when one was asked for."""
+    metadata: dict = {}
+    if next_cursor is not None:
+        metadata["nextCursor"] = next_cursor
+        metadata["nextPage"] = _next_page(fake.url, path, request, next_cursor)
+    if page is not None:
+        metadata.update(currentPage=page, pageSize=limit)
+    return metadata
+
+
 def _next_page(base: str, path: str, request: Request, cursor: str) -> str:
     pairs = [(k, v) for k, v in request.pairs if k not in ("cursor", "page", "token")]
     return f"{base}{path}?" + urlencode(pairs + [("cursor", cursor)], quote_via=quote)
@@ -196,13 +208,8 @@ def list_models(fake, request: Request) -> Response:
         next_cursor = str(offset + limit) if offset + limit < len(models) else None
     else:
         chunk, next_cursor = paginate(models, limit=limit, cursor=request.one("cursor"))
-    metadata: dict = {}
-    if next_cursor is not None:
-        metadata["nextCursor"] = next_cursor
-        metadata["nextPage"] = _next_page(fake.url, "/api/v1/models", request, next_cursor)
-    if page is not None:
-        metadata.update(currentPage=page, pageSize=limit)
     items = [shapes.list_item(m, primary_only=primary_only) for m in chunk]
+    metadata = _cursor_metadata(fake, "/api/v1/models", request, next_cursor, page=page, limit=limit)
     return json_response(200, {"items": items, "metadata": metadata})
 
 
@@ -267,12 +274,7 @@ def list_images(fake, request: Request) -> Response:
     for item in chunk:
         item.pop("browsingLevel", None)
         item.pop("modelId", None)
-    metadata: dict = {}
-    if next_cursor is not None:
-        metadata["nextCursor"] = next_cursor
-        metadata["nextPage"] = _next_page(fake.url, "/api/v1/images", request, next_cursor)
-    if page is not None:
-        metadata.update(currentPage=page, pageSize=limit)
+    metadata = _cursor_metadata(fake, "/api/v1/images", request, next_cursor, page=page, limit=limit)
     return json_response(200, {"items": chunk, "metadata": metadata})
 
 
