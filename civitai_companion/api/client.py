@@ -80,11 +80,6 @@ class CivitaiClient:
         return config.api_token(self._token)
 
     @property
-    def token_source(self) -> str | None:
-        """Where the token comes from (argument, which variable, or the token file): error hints name it."""
-        return config.api_token_with_source(self._token)[1]
-
-    @property
     def session(self) -> requests.Session:
         return self.transport.session
 
@@ -93,15 +88,20 @@ class CivitaiClient:
 
     def auth_headers(self, url: str) -> dict[str, str]:
         """The Bearer header, but only for the configured Civitai host (never a storage or image host)."""
-        token = self.token
+        return self.auth(url)[0]
+
+    def auth(self, url: str) -> tuple[dict[str, str], str | None]:
+        """``auth_headers`` and where the token came from (argument, which variable, or the token file),
+        read once: a rejected token's hint names its source, never the token."""
+        token, source = config.api_token_with_source(self._token)
         if not token or urlsplit(url).netloc.lower() != urlsplit(self.base_url).netloc.lower():
-            return {}
+            return {}, None
         if not _TOKEN_TEXT.match(token):  # http.client would fail on it with an encoding error
             raise AuthRequired(
                 "the API token contains spaces or characters that cannot be sent in a header",
-                hint=rejected_token_hint(self.token_source),
+                hint=rejected_token_hint(source),
             )
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {token}"}, source
 
     # -- the one request path -------------------------------------------------------------------------
     def get_json(
@@ -120,7 +120,7 @@ class CivitaiClient:
 
     def _json(self, method: str, path: str, *, params=None, json_body=None, auth=False, not_found=None, use_cache=True):
         url = path if path.startswith(("http://", "https://")) else self.api_url(path)
-        headers = self.auth_headers(url) if auth else {}
+        headers, source = self.auth(url) if auth else ({}, None)
         pairs = param_list(params)
         # Answers with a token are per account: key them on a digest of the token, never the token itself.
         who = hashlib.sha256(headers["Authorization"].encode()).hexdigest() if headers else None
@@ -130,7 +130,7 @@ class CivitaiClient:
             if cached is not None:
                 return cached
         error_kw = {"base_url": self.base_url, "not_found": not_found, "has_token": bool(headers),
-                    "token_source": self.token_source if headers else None}
+                    "token_source": source}
         response = self.transport.send(
             method, url, params=pairs or None, json_body=json_body, headers=headers, error_kw=error_kw
         )

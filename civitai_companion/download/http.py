@@ -52,11 +52,11 @@ def open_body(client: CivitaiClient, plan, *, offset: int, timeout, target: Path
     with the hint to resume when a ``.part`` is kept, or :class:`RangeNotSatisfiable`.
     """
     api_url = f"{client.base_url}/api/download/models/{plan.version.id}"
-    headers = client.auth_headers(api_url)
+    headers, token_source = client.auth(api_url)
     error_kw = {
         "base_url": client.base_url,
         "has_token": bool(headers),
-        "token_source": client.token_source if headers else None,
+        "token_source": token_source,
         "not_found": f"version {plan.version.id} has no file to download (404)",
     }
     refused: CivitaiError | None = None
