@@ -1,4 +1,4 @@
-"""Benchmark of civitai_companion.hashing: prints figures measured side by side in one run (not a test).
+"""Benchmark of civitai_companion.library.hashing: prints figures measured side by side in one run (not a test).
 
     python bench/bench_hashing.py [--quick] [--size-mib 2048] [--files 16 --file-mib 256]
                                   [--rescan-files 10000] [--repeat 3] [--dir DIR]
@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from civitai_companion.hash_cache import HashCache  # noqa: E402
-from civitai_companion.hash_batch import hash_files  # noqa: E402
-from civitai_companion.hashing import ALL_KINDS, hash_file  # noqa: E402
+from civitai_companion.library.hash_cache import HashCache  # noqa: E402
+from civitai_companion.library.hash_batch import hash_files  # noqa: E402
+from civitai_companion.library.hashing import ALL_KINDS, hash_file  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -80,7 +80,7 @@ def rate(nbytes: int, seconds: float) -> str:
 CHILD = """
 import json, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from civitai_companion.hash_batch import hash_files
+from civitai_companion.library.hash_batch import hash_files
 paths, workers = json.loads(sys.argv[2]), int(sys.argv[3])
 tracemalloc.start()
 start = time.perf_counter()

@@ -36,9 +36,9 @@ def main() -> int:
         os.environ["CIVITAI_BASE_URL"] = fake.url
         os.environ["CIVITAI_DISABLE_PROGRESS_BARS"] = "1"
         from civitai_companion.api import CivitaiClient
-        from civitai_companion.hash_cache import HashCache
+        from civitai_companion.library.hash_cache import HashCache
         from civitai_companion.library import entries_for_paths, scan
-        from civitai_companion.resolve import UnknownCache
+        from civitai_companion.library.resolve import UnknownCache
 
         library = Path(tmp) / "loras"
         library.mkdir()

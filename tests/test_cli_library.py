@@ -11,7 +11,7 @@ from civitai_companion.api import CivitaiClient
 from civitai_companion.cli import library as cli_library
 from civitai_companion.cli import main
 from civitai_companion.cli.output import print_table
-from civitai_companion.sidecars import existing_previews
+from civitai_companion.library.sidecars import existing_previews
 from tests.fake_civitai import make_safetensors
 
 RESOLVED_KEYS = {"path", "sha256", "status", "modelId", "modelVersionId", "modelName", "versionName", "type",

@@ -32,7 +32,7 @@ from civitai_companion.download import (
     choose_file,
 )
 from civitai_companion.download.stream import PartState, part_path, state_path, write_state
-from civitai_companion.hash_cache import HashCache
+from civitai_companion.library.hash_cache import HashCache
 from civitai_companion.hosts import MODEL_TYPES, get_layout
 
 SIZE = 300_000
@@ -94,7 +94,7 @@ def test_download_writes_sidecars(fake_civitai, client, models_root):
 
 
 def test_a_sidecar_failure_does_not_fail_the_download(fake_civitai, client, models_root, monkeypatch):
-    import civitai_companion.sidecars as sidecars
+    import civitai_companion.library.sidecars as sidecars
 
     def broken(*args, **kwargs):
         raise OSError(errno.EACCES, "Permission denied")

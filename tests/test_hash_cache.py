@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from civitai_companion.hash_cache import HashCache, sidecar_path, sidecar_record, sidecar_sha256
-from civitai_companion.hash_batch import hash_files
-from civitai_companion.hashing import hash_file
+from civitai_companion.library.hash_cache import HashCache, sidecar_path, sidecar_record, sidecar_sha256
+from civitai_companion.library.hash_batch import hash_files
+from civitai_companion.library.hashing import hash_file
 
 SHA_A = "A" * 64
 SHA_B = "B" * 64
@@ -153,7 +153,7 @@ def test_entries_persist_across_instances(tmp_path, model):
 def test_a_corrupt_database_is_moved_aside_and_replaced(tmp_path, model, caplog):
     db = tmp_path / "hashes.sqlite"
     db.write_bytes(b"this is not a database" * 100)
-    with caplog.at_level(logging.WARNING, logger="civitai_companion.hash_cache"), HashCache(db) as cache:
+    with caplog.at_level(logging.WARNING, logger="civitai_companion.library.hash_cache"), HashCache(db) as cache:
         assert cache.get(model, "SHA256") is None
         cache.put(model, {"SHA256": SHA_A})
         assert cache.get(model, "SHA256") == {"SHA256": SHA_A}
@@ -164,7 +164,7 @@ def test_a_corrupt_database_is_moved_aside_and_replaced(tmp_path, model, caplog)
 
 def test_an_unusable_location_never_fails_the_caller(tmp_path, model, caplog):
     blocker = write(tmp_path / "blocker", b"a file, not a directory")
-    with caplog.at_level(logging.WARNING, logger="civitai_companion.hash_cache"):
+    with caplog.at_level(logging.WARNING, logger="civitai_companion.library.hash_cache"):
         cache = HashCache(blocker / "hashes.sqlite")
         cache.put(model, {"SHA256": SHA_A})
         assert cache.get(model, "SHA256") is None
@@ -304,7 +304,7 @@ def test_put_many_writes_every_entry_and_skips_missing_files(cache, tmp_path):
 
 
 def test_hash_files_caches_every_file_across_write_batches(tmp_path):
-    from civitai_companion.hash_batch import CACHE_BATCH
+    from civitai_companion.library.hash_batch import CACHE_BATCH
 
     files = [write(tmp_path / f"f{i}.bin", i.to_bytes(4, "little")) for i in range(CACHE_BATCH + 7)]
     db = tmp_path / "state" / "hashes.sqlite"

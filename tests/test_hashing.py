@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from civitai_companion import hash_batch, hashing
-from civitai_companion.hash_batch import hash_files
-from civitai_companion.hash_cache import HashCache
-from civitai_companion.hashing import (
+from civitai_companion.library import hash_batch, hashing
+from civitai_companion.library.hash_batch import hash_files
+from civitai_companion.library.hash_cache import HashCache
+from civitai_companion.library.hashing import (
     ALL_KINDS,
     HashCancelled,
     HashError,
@@ -422,7 +422,7 @@ def test_hash_files_remembers_kinds_that_do_not_apply(tmp_path):
 
 def test_importing_the_module_loads_no_heavy_dependency():
     code = (
-        "import sys, civitai_companion.hashing, civitai_companion.hash_batch, civitai_companion.hash_cache;"
+        "import sys, civitai_companion.library.hashing, civitai_companion.library.hash_batch, civitai_companion.library.hash_cache;"
         "print(sorted(m for m in ('blake3', 'sqlite3', 'concurrent.futures', 'hashlib') if m in sys.modules))"
     )
     root = Path(hashing.__file__).resolve().parents[1]

@@ -11,10 +11,10 @@ import threading
 import pytest
 
 from civitai_companion.api import CivitaiClient, ServerError
-from civitai_companion.hash_cache import HashCache
+from civitai_companion.library.hash_cache import HashCache
 from civitai_companion.hosts import get_layout
 from civitai_companion.library import entries_for_paths, find_model_files, is_model_file, scan
-from civitai_companion.resolve import UnknownCache, guess_version, resolve_hashes
+from civitai_companion.library.resolve import UnknownCache, guess_version, resolve_hashes
 from tests.fake_civitai import make_safetensors
 
 BY_HASH = "/api/v1/model-versions/by-hash"

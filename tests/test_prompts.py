@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from civitai_companion.prompts import (
+from civitai_companion.library.prompts import (
     append_to_prompt,
     build_prompt,
     network_kind,

@@ -62,7 +62,7 @@ def test_triggers_reads_past_a_deeply_nested_user_json(fake_civitai, capsys, tmp
 
 
 def test_safetensors_header_nested_too_deep_is_just_no_metadata(tmp_path):
-    from civitai_companion.hashing import claimed_hashes
+    from civitai_companion.library.hashing import claimed_hashes
 
     header = ('{"__metadata__": ' + DEEP).encode()
     path = tmp_path / "deep.safetensors"

@@ -8,10 +8,10 @@ import os
 import pytest
 import requests
 
-from civitai_companion import sidecars
+from civitai_companion.library import sidecars
 from civitai_companion.api import ModelVersion
-from civitai_companion.hash_cache import sidecar_sha256
-from civitai_companion.sidecars import (
+from civitai_companion.library.hash_cache import sidecar_sha256
+from civitai_companion.library.sidecars import (
     html_to_text,
     pick_preview_image,
     sd_version,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from civitai_companion.api import CivitaiClient, Model, ModelVersion
-from civitai_companion.updates import check_updates, newer_version
+from civitai_companion.library.updates import check_updates, newer_version
 
 BASE = "https://civitai.example"
 

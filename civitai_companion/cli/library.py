@@ -111,9 +111,9 @@ def _root(args: argparse.Namespace) -> Path | None:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
-    from ..hash_cache import HashCache
-    from ..hash_batch import hash_files
-    from ..hashing import ALL_KINDS, error_text
+    from ..library.hash_cache import HashCache
+    from ..library.hash_batch import hash_files
+    from ..library.hashing import ALL_KINDS, error_text
 
     paths = [Path(f).expanduser().absolute() for f in args.files]
     bars = _Bars()
@@ -146,7 +146,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
 def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: str, **options):
     from ..hosts import get_layout
-    from ..library import entries_for_paths, find_model_files, scan
+    from ..library.scanner import entries_for_paths, find_model_files, scan
 
     client = make_client(args)
     if args.paths:
@@ -240,8 +240,8 @@ def _no_updates(report) -> str:
 
 
 def cmd_triggers(args: argparse.Namespace) -> int:
-    from ..prompts import edited_activation_text, prompt_for_file, split_words
-    from ..sidecars import read_info, read_user_json
+    from ..library.prompts import edited_activation_text, prompt_for_file, split_words
+    from ..library.sidecars import read_info, read_user_json
 
     path = Path(args.file).expanduser()
     if path.is_dir():
@@ -251,8 +251,8 @@ def cmd_triggers(args: argparse.Namespace) -> int:
     info = read_info(path)
     if info is None and not read_user_json(path).get("activation text"):
         from ..api import NotFound
-        from ..hash_cache import HashCache
-        from ..hash_batch import hash_files
+        from ..library.hash_cache import HashCache
+        from ..library.hash_batch import hash_files
 
         with HashCache() as cache:
             result = hash_files([path.absolute()], ["SHA256"], cache=cache)[path.absolute()]

@@ -192,8 +192,8 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     if os.path.isdir(target):
         raise IsADirectoryError(f"{target} is a folder; name a model file or a hash (scan reads folders)")
     if os.path.exists(target):
-        from ..hash_cache import HashCache
-        from ..hash_batch import hash_files
+        from ..library.hash_cache import HashCache
+        from ..library.hash_batch import hash_files
 
         path = os.path.abspath(target)
         with HashCache() as cache:

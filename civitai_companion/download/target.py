@@ -184,7 +184,7 @@ def file_sha256(path: Path, cache: Any, meter: ProgressMeter | None = None) -> s
             known = None
         if known:
             return known.upper()
-    from ..hashing import hash_file
+    from ..library.hashing import hash_file
 
     try:
         st = path.stat()

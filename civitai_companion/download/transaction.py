@@ -131,7 +131,7 @@ class Downloader:
         """The shared hash cache, or None when disabled with ``hash_cache=False``."""
         with self._init_lock:
             if self._cache is None:
-                from ..hash_cache import HashCache
+                from ..library.hash_cache import HashCache
 
                 self._cache = HashCache()
             return self._cache or None
@@ -386,7 +386,7 @@ class Downloader:
         if not self.sidecars:
             return
         try:
-            from ..sidecars import write_sidecars
+            from ..library.sidecars import write_sidecars
 
             options = {"session": self.client.session, "base_url": self.client.base_url,
                        "host": self.host or getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import config
-from .api import CivitaiClient, CivitaiError, ModelVersion, NetworkError, NotFound, RateLimited, UnknownRoute
-from .api.client import BY_HASH_BATCH
+from .. import config
+from ..api import CivitaiClient, CivitaiError, ModelVersion, NetworkError, NotFound, RateLimited, UnknownRoute
+from ..api.client import BY_HASH_BATCH
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from .api import CivitaiClient, ModelVersion
+from ..api import CivitaiClient, ModelVersion
 from .resolve import UnknownCache, resolve_hashes
 from .updates import check_updates
 

@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from typing import Callable, Iterable
 
-from .api import CivitaiClient, CivitaiError, Model, ModelVersion
+from ..api import CivitaiClient, CivitaiError, Model, ModelVersion
 
 log = logging.getLogger(__name__)
 

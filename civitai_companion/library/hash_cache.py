@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from . import config, safe_json
+from .. import config, safe_json
 from .hashing import ALL_KINDS, normalize_kinds
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ from typing import Any
 
 import requests
 
-from . import config, safe_json
-from .api import ModelVersion
-from .api.http import DEFAULT_TIMEOUT, make_session
+from .. import config, safe_json
+from ..api import ModelVersion
+from ..api.http import DEFAULT_TIMEOUT, make_session
 from .hash_cache import SIDECAR_EXTENSION_KEY, sidecar_record
 
 log = logging.getLogger(__name__)

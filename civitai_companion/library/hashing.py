@@ -322,7 +322,7 @@ def claimed_hashes(path: str | os.PathLike) -> dict[str, str]:
     """
     import re
 
-    from . import safe_json
+    from .. import safe_json
 
     path = Path(path)
     try:
