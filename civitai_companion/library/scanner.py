@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .updates import check_updates
 
 if TYPE_CHECKING:
     from .hash_cache import HashCache
-    from .index import LibraryIndex
+    from .index import Known, LibraryIndex
     from .sidecars import SidecarResult
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class ScanEntry:
     sidecars_host: str | None = None  # the host our sidecars beside it were written for, when known
     refreshed: bool = False  # the update check brought names or words the index did not have
     stat: os.stat_result | None = field(default=None, repr=False)
+    real: str | None = field(default=None, repr=False)  # its real path, when the walk resolved it
+    indexed: "Known | None" = field(default=None, repr=False)  # its row before this scan
 
     def fail(self, message: object) -> None:
         from .hashing import error_text
@@ -131,34 +134,46 @@ def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) 
     """Every model file in the folders (``{kind: [folder, ...]}``), each real file once (by its own
     name rather than a symlink's when both are found). A broken link is an ``error`` entry, so a model
     the user thinks is installed is not silently missing from the scan."""
+    from .index import RealPaths
+
     by_real: dict[str, ScanEntry] = {}
     seen_dirs: set[str] = set()
+    realpath = RealPaths()
     for kind, paths in folders.items():
         for folder in paths:
             folder = Path(folder)
             if not folder.is_dir():
                 continue
             for path in _walk(folder, seen_dirs):
-                broken = _broken_link(path)
-                if broken is not None:
+                try:  # one lstat tells a link from a file, and is the stat of a file that is not a link
+                    st = os.lstat(path)
+                    link = stat.S_ISLNK(st.st_mode)
+                    if link and os.path.exists(path):
+                        st = os.stat(path)
+                except OSError:
+                    continue
+                if link and stat.S_ISLNK(st.st_mode):
                     entry = by_real.setdefault(f"link:{path.absolute()}", ScanEntry(path=path.absolute(), kind=kind))
-                    entry.fail(broken)
+                    entry.fail(_broken_link(path) or "broken link")
                     continue
-                real = os.path.realpath(path)
-                if not os.path.isfile(real):
+                if not stat.S_ISREG(st.st_mode):
                     continue
+                real = realpath(path, link=link)
                 known = by_real.get(real)
                 if known is None:
-                    by_real[real] = ScanEntry(path=path.absolute(), kind=kind)
-                elif known.path.is_symlink() and not path.is_symlink():
-                    known.path = path.absolute()
+                    by_real[real] = ScanEntry(path=path.absolute(), kind=kind, real=real, stat=st)
+                elif known.path.is_symlink() and not link:
+                    known.path, known.stat = path.absolute(), st
     return list(by_real.values())
 
 
 def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
     """Entries for paths the user named: files are taken as they are, folders are walked."""
+    from .index import RealPaths
+
     entries: list[ScanEntry] = []
     seen: set[str] = set()
+    realpath = RealPaths()
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
@@ -168,7 +183,7 @@ def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
             if not path.exists():
                 found[0].fail(_broken_link(path) or f"no such file: {path}")
         for entry in found:
-            real = os.path.realpath(entry.path)
+            real = entry.real or realpath(entry.path)
             if real not in seen:
                 seen.add(real)
                 entries.append(entry)
@@ -209,7 +224,7 @@ def scan(
     """
     from .hash_cache import HashCache
     from .index import open_index
-    from .rescan import answer_from_index, find_previews, full_version, record, resolve_offline, stat_entries
+    from .rescan import Listings, answer_from_index, find_previews, full_version, record, resolve_offline, stat_entries
 
     client = client or CivitaiClient()
     own_cache, own_index = cache is None, index is None
@@ -217,6 +232,7 @@ def scan(
     index = open_index() if own_index else (index or None)
     unknown_cache = unknown_cache if unknown_cache is not None else UnknownCache()
     report = ScanReport(entries=entries)
+    listings = Listings()
 
     def phase(name: str):
         return (lambda done, total: progress(name, done, total)) if progress is not None else None
@@ -225,7 +241,7 @@ def scan(
         stat_entries(entries)
         if index is not None:
             report.from_index = answer_from_index(entries, index, refresh=refresh and not offline, offline=offline,
-                                            need_info=sidecars and not offline)
+                                                  need_info=sidecars and not offline, listings=listings)
         try:
             _hash_entries(entries, cache, report, workers=workers, progress=phase("hash"), cancel=cancel)
         finally:
@@ -244,11 +260,11 @@ def scan(
         # changed, for another host, or to replace previews: from the version body their .civitai.info
         # keeps, or the update check's fresher one (no lookup needed either way).
         write = [e for e in resolved if not e.from_index or e.refreshed
-                 or ((replace_previews or e.sidecars_host != host) and full_version(e))]
-        if sidecars and not offline and write and not report.cancelled:
+                 or ((replace_previews or e.sidecars_host != host) and full_version(e))] if sidecars else []
+        if not offline and write and not report.cancelled:
             _write_all_sidecars(write, client=client, host=host, previews=previews, replace_previews=replace_previews,
                                 max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
-        find_previews(entries)
+        find_previews(entries, Listings())  # listed again: the sidecars may have added previews
         report.cancelled = bool(cancel is not None and cancel.is_set())
         if index is not None and not report.cancelled:
             record(index, entries, folders, host=host, updates_checked=checked)
