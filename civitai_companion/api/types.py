@@ -13,6 +13,13 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
+# Files that are never "the model": fetched only when asked for by id.
+NOT_MODEL_FILE_TYPES = frozenset({"training data", "archive", "config"})
+# Files that are part of another model: the model only when the model is of that type.
+COMPONENT_FILE_TYPES = {"vae": "vae", "text encoder": "textencoder"}
+_FILE_TYPE_RANK = {"model": 0, "pruned model": 1, "diffusion model": 2, "unet": 2}
+_FORMAT_RANK = {"safetensor": 0, "gguf": 1, "pickletensor": 2}
+
 # Older APIs said "None/Soft/Mature/X"; today NSFW levels are bit flags.
 NSFW_WORDS = {"none": 1, "soft": 2, "mature": 4, "x": 8, "xxx": 16, "blocked": 32}
 
@@ -51,7 +58,7 @@ def _float(value: Any) -> float | None:
 
 def _str(value: Any) -> str | None:
     if isinstance(value, str):
-        return value
+        return value if value.strip() else None  # other tools write "" for "unknown": that is absent
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return None
@@ -207,6 +214,26 @@ class ModelFile:
     def sha256(self) -> str | None:
         return self.hashes.get("SHA256")
 
+    def is_model(self, model_type: str | None = None) -> bool:
+        """Whether this file is the model itself rather than its training data, an archive, a config or a
+        part that goes elsewhere (a VAE or text encoder, unless the model *is* one). Civitai flags
+        training-data zips and diffusers archives as ``primary`` on some real versions."""
+        kind = " ".join((self.type or "model").lower().split())
+        if kind in NOT_MODEL_FILE_TYPES:
+            return False
+        if kind in COMPONENT_FILE_TYPES:
+            return COMPONENT_FILE_TYPES[kind] == "".join((model_type or "").lower().split())
+        return True
+
+    @property
+    def download_query(self) -> list[tuple[str, str]]:
+        """The query of this file's own ``downloadUrl`` (2026 answers pin each file with ``fileId``)."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        if not self.download_url:
+            return []
+        return [(k, v) for k, v in parse_qsl(urlsplit(self.download_url).query) if v]
+
     @property
     def size_bytes(self) -> int | None:
         """Approximate size: Civitai only gives KB as a float (exact enough to check a download's length
@@ -333,15 +360,43 @@ class ModelVersion:
     def is_early_access(self) -> bool:
         return bool(self.early_access_ends_at) or bool(_dict(self.raw.get("paidAccess")))
 
+    def model_files(self) -> list[ModelFile]:
+        """The files that are the model (see :meth:`ModelFile.is_model`), in Civitai's order."""
+        return [f for f in self.files if f.is_model(self.model.type)]
+
+    def model_file(self, *, format: str | None = None, size: str | None = None,  # noqa: A002
+                   fp: str | None = None) -> ModelFile | None:
+        """The file that is the model: the primary one when it is a model file, else the best model file
+        (the preferred format/size/fp first, then a plain model over a pruned one, SafeTensor first).
+        None when the version has no model file at all (only training data, say)."""
+        files = self.model_files()
+        primary = next((f for f in files if f.primary), None)
+        wanted = {"format": format, "size": size, "fp": fp}
+
+        def misses(f: ModelFile) -> int:
+            have = {"format": f.metadata.format, "size": f.metadata.size, "fp": f.metadata.fp}
+            return sum(1 for k, v in wanted.items() if v and (have[k] or "").lower() != v.lower())
+
+        if primary is not None and not misses(primary):
+            return primary
+        ranked = sorted(
+            enumerate(files),
+            key=lambda item: (
+                misses(item[1]),
+                not item[1].primary,
+                _FILE_TYPE_RANK.get((item[1].type or "model").lower(), 3),
+                _FORMAT_RANK.get((item[1].metadata.format or "").lower(), 3),
+                item[0],
+            ),
+        )
+        return ranked[0][1] if ranked else None
+
     def primary_file(self) -> ModelFile | None:
-        """The primary file, else the first model-type file, else the first file."""
-        for f in self.files:
-            if f.primary:
-                return f
-        for f in self.files:
-            if (f.type or "").lower() == "model":
-                return f
-        return self.files[0] if self.files else None
+        """The file to show for the version: its model file, else Civitai's primary, else the first file."""
+        found = self.model_file()
+        if found is not None:
+            return found
+        return next((f for f in self.files if f.primary), self.files[0] if self.files else None)
 
     def file_by_sha256(self, sha256: str) -> ModelFile | None:
         wanted = (sha256 or "").upper()

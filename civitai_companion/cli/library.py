@@ -211,6 +211,7 @@ def cmd_updates(args: argparse.Namespace) -> int:
                     "newerVersionName": e.newer.name,
                     "newerBaseModel": e.newer.base_model,
                     "newerPublishedAt": e.newer.published_at,
+                    **({"otherBaseVersions": e.to_json()["otherBaseVersions"]} if e.other_base else {}),
                 }
                 for e in found
             ]

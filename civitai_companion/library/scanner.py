@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..api import CivitaiClient, ModelVersion
 from .resolve import UnknownCache, resolve_hashes
-from .updates import check_updates
+from .updates import find_updates
 
 if TYPE_CHECKING:
     from .hash_cache import HashCache
@@ -50,6 +50,7 @@ class ScanEntry:
     status: str = "pending"
     version: ModelVersion | None = None
     newer: ModelVersion | None = None
+    other_base: list[ModelVersion] = field(default_factory=list)  # later releases for other base models
     error: str | None = None
     from_unknown_cache: bool = False
     sidecars: "SidecarResult | None" = None
@@ -77,6 +78,10 @@ class ScanEntry:
             )
             if self.newer is not None:
                 out["newerVersionId"] = self.newer.id
+            if self.other_base:
+                out["otherBaseVersions"] = [
+                    {"modelVersionId": o.id, "versionName": o.name, "baseModel": o.base_model} for o in self.other_base
+                ]
         if self.status == "error":
             out["error"] = self.error
         return out
@@ -215,13 +220,17 @@ def scan(
         def counted() -> None:
             report.requests += 1
 
-        newer, _ = check_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
-                                 progress=phase("updates"))
+        found, models = find_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
+                                     progress=phase("updates"))
         for entry in resolved:
-            entry.newer = newer.get(entry.version.id)
+            update = found.get(entry.version.id)
+            if update is not None:
+                entry.newer, entry.other_base = update.newer, update.other_base
+    else:
+        models = {}
     if sidecars and resolved and not report.cancelled:
         _write_all_sidecars(resolved, client=client, host=host, previews=previews, replace_previews=replace_previews,
-                            max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
+                            max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel, models=models)
     report.cancelled = bool(cancel is not None and cancel.is_set())
     return report
 
@@ -277,7 +286,7 @@ def _resolve_entries(entries, client, report, *, unknown_cache, refresh, progres
 
 
 def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, max_nsfw_level, progress,
-                        cancel) -> None:
+                        cancel, models=None) -> None:
     from .sidecars import write_sidecars
 
     def one(entry: ScanEntry) -> None:
@@ -287,7 +296,7 @@ def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, m
             entry.sidecars = write_sidecars(
                 entry.path, entry.version, sha256=entry.sha256, session=client.session, host=host,
                 max_nsfw_level=max_nsfw_level, preview=previews, replace_preview=replace_previews,
-                base_url=client.base_url,
+                base_url=client.base_url, model=(models or {}).get(entry.version.model_id),
             )
             entry.warnings.extend(entry.sidecars.warnings)
         except OSError as exc:  # the file is still resolved; only its sidecars failed
