@@ -24,9 +24,10 @@ from typing import Any
 import requests
 
 from .. import config, safe_json
-from ..api import ModelVersion
+from ..api import Model, ModelVersion
 from ..api.http import DEFAULT_TIMEOUT, make_session
 from .hash_cache import SIDECAR_EXTENSION_KEY, sidecar_record
+from .previews import pick_preview_image, preview_candidates  # noqa: F401 - pick_preview_image is public here
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ RECORD_KEY = SIDECAR_EXTENSION_KEY  # our namespace inside info["extensions"]; t
 INFO_SUFFIX = ".civitai.info"
 PREVIEW_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 MAX_PREVIEW_BYTES = 32 * 1024 * 1024
+DESCRIPTION_LIMIT = 600  # characters: A1111 shows it on the card, where a long page is noise
 SD_VERSIONS = ("SD1", "SD2", "SDXL", "Unknown", "Flux")
 
 _MIME_EXT = {"image/png": ".png", "image/jpeg": ".jpg", "image/jpg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
@@ -199,9 +201,20 @@ def _read_object(path: Path) -> dict | None:
     return document if isinstance(document, dict) else None
 
 
+def _without_empty(value: Any) -> Any:
+    """Other tools write ``""`` for what they do not know (``"air": ""``, ``"createdAt": ""``): absent."""
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if not (isinstance(v, str) and not v.strip())}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value if not (isinstance(v, str) and not v.strip())]
+    return value
+
+
 def read_info(model_path: str | os.PathLike) -> dict | None:
-    """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
-    return _read_object(info_path(model_path))
+    """The ``.civitai.info`` next to a model (written by us or another tool), or None; empty strings in it
+    are left out, as absent. Never moves or changes the file."""
+    document = _read_object(info_path(model_path))
+    return _without_empty(document) if document is not None else None
 
 
 def read_user_json(model_path: str | os.PathLike) -> dict:
@@ -213,12 +226,43 @@ def _filled(value: Any) -> bool:
     return bool(value.strip()) if isinstance(value, str) else value is not None
 
 
-def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None) -> dict:
-    """The keys we would like in ``<base>.json`` (empty values left out)."""
+def shorten(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """``text`` cut to about ``limit`` characters at a paragraph end, else a sentence end, else a word."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    for mark in ("\n\n", "\n", ". ", "。", " "):
+        cut = head.rfind(mark)
+        if cut >= limit // 3:
+            return head[: cut + (1 if mark in (". ", "。") else 0)].rstrip() + " …"
+    return head.rstrip() + "…"
+
+
+def description_text(version: ModelVersion, model: Model | None = None) -> str:
+    """The version's description, else the model's (most real versions have none of their own), as
+    sanitised plain text of a sensible length."""
+    nested = version.raw.get("model") if isinstance(version.raw.get("model"), dict) else {}
+    for markup in (version.description, model.description if model is not None else None, nested.get("description")):
+        text = html_to_text(markup) if isinstance(markup, str) else ""
+        if text:
+            return shorten(text)
+    return ""
+
+
+def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None,
+                  model: Model | None = None, file_name: str | None = None) -> dict:
+    """The keys we would like in ``<base>.json`` (empty values left out). The activation text leaves out
+    a ``<lora:...>`` tag for this very file: A1111 adds its own and would load the LoRA twice."""
+    from .prompts import network_kind, own_network_tags
+
+    words = list(version.trained_words)
+    if network_kind(version.model.type or (model.type if model is not None else None)) == "lora":
+        names = [Path(file_name).stem if file_name else None, *(Path(f.name).stem for f in version.files if f.name)]
+        words, _ = own_network_tags(words, names)
     wanted = {
-        "description": html_to_text(version.description),
+        "description": description_text(version, model),
         "sd version": sd_version(version.base_model, host=host),
-        "activation text": ", ".join(version.trained_words),
+        "activation text": ", ".join(words),
         "notes": model_page_url(version, base_url=base_url) or "",
     }
     return {k: v for k, v in wanted.items() if _filled(v)}
@@ -267,21 +311,6 @@ def sniff_image_extension(head: bytes, content_type: str | None = None) -> str |
     return _MIME_EXT.get(mime)
 
 
-def pick_preview_image(version: ModelVersion, *, max_nsfw_level: int = 1):
-    """The first still image rated at or under ``max_nsfw_level``; unrated images are not guessed safe."""
-    for image in version.images:
-        if image.is_video or not image.url:
-            continue
-        level = image.nsfw_level
-        if level is None and image.nsfw is False:
-            level = 1
-        if level is None or level <= 0:
-            continue
-        if level <= max_nsfw_level:
-            return image
-    return None
-
-
 def _fetch_image(session: requests.Session, url: str) -> tuple[bytes, str | None]:
     # Image hosts are not Civitai's API host: an Authorization header set on the session is removed here.
     headers = {"Authorization": None, "Accept": "image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1"}
@@ -304,31 +333,41 @@ def _warn(result: SidecarResult, model_path: Path, message: str) -> None:
 
 def write_preview(model_path: Path, version: ModelVersion, *, session: requests.Session | None = None,
                   max_nsfw_level: int = 1, replace_preview: bool = False,
-                  result: SidecarResult | None = None) -> Path | None:
-    """Download the preview if there is none yet; any failure is a warning in ``result``, never raised."""
+                  result: SidecarResult | None = None, model: Model | None = None) -> Path | None:
+    """Download the preview if there is none yet; any failure is a warning in ``result``, never raised.
+
+    A sized copy is fetched, never the original; a version with only videos gets a still frame of one,
+    else another version's first picture (``model`` gives the other versions), and a warning says so."""
     result = result if result is not None else SidecarResult()
     existing = existing_previews(model_path)
     if existing and not replace_preview:
         result.preview_path = existing[0]
         return existing[0]
-    image = pick_preview_image(version, max_nsfw_level=max_nsfw_level)
-    if image is None:
+    candidates = list(preview_candidates(version, model=model, max_nsfw_level=max_nsfw_level))
+    if not candidates:
         result.warnings.append(f"no image at or under NSFW level {max_nsfw_level} to use as preview")
         log.info("%s: %s", model_path.name, result.warnings[-1])
         return None
     own_session = session is None
     session = session or make_session()
     try:
-        data, content_type = _fetch_image(session, image.url)
-    except (OSError, requests.RequestException) as exc:
-        return _warn(result, model_path, f"preview not downloaded: {exc}".splitlines()[0])
+        for n, candidate in enumerate(candidates):
+            last = n == len(candidates) - 1
+            try:
+                data, content_type = _fetch_image(session, candidate.url)
+            except (OSError, requests.RequestException) as exc:
+                if last or candidate.note is None:
+                    return _warn(result, model_path, f"preview not downloaded: {exc}".splitlines()[0])
+                continue
+            ext = sniff_image_extension(data[:16], content_type)
+            if ext is not None:
+                break
+            if last or candidate.note is None:
+                sent = content_type or "no type"
+                return _warn(result, model_path, f"preview not saved: the server sent no image ({sent})")
     finally:
         if own_session:
             session.close()
-    ext = sniff_image_extension(data[:16], content_type)
-    if ext is None:
-        sent = content_type or "no type"
-        return _warn(result, model_path, f"preview not saved: the server sent no image ({sent})")
     base = sidecar_base(model_path)
     target = base.with_name(f"{base.name}.preview{ext}")
     try:
@@ -336,6 +375,8 @@ def write_preview(model_path: Path, version: ModelVersion, *, session: requests.
     except OSError as exc:
         return _warn(result, model_path, f"preview not saved: {exc}")
     result.preview_path, result.preview_written = target, True
+    if candidate.note:
+        _warn(result, model_path, candidate.note)
     return target
 
 
@@ -373,24 +414,25 @@ def _replace_previews(model_path: Path, target: Path, data: bytes, existing: lis
 # -- the one entry point -------------------------------------------------------------------------------
 def write_sidecars(model_path: Path, version: ModelVersion, *, sha256: str, session: requests.Session | None = None,
                    max_nsfw_level: int = 1, preview: bool = True, replace_preview: bool = False,
-                   host: str = "a1111", base_url: str | None = None) -> SidecarResult:
+                   host: str = "a1111", base_url: str | None = None, model: Model | None = None) -> SidecarResult:
     """Write ``.civitai.info``, the preview and the merged ``<base>.json`` for one resolved model file.
 
     Disk errors on the info or JSON file raise ``OSError`` (the caller reports them per file); preview
     problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
     record's ``userJson`` remembers the values we wrote into ``<base>.json``, so a later run may update
     them (another host, another model under the same name) and knows any other value is the user's.
+    ``model`` (the version's model, when known) lends its description and other versions' previews.
     """
     model_path = Path(model_path)
     result = SidecarResult()
     previous = read_json_object(info_path(model_path), result)
     if preview:
         write_preview(model_path, version, session=session, max_nsfw_level=max_nsfw_level,
-                      replace_preview=replace_preview, result=result)
+                      replace_preview=replace_preview, result=result, model=model)
     path = user_json_path(model_path)
     ours = written_user_json(previous)
     existing = read_json_object(path, result) or {}
-    wanted = user_metadata(version, host=host, base_url=base_url)
+    wanted = user_metadata(version, host=host, base_url=base_url, model=model, file_name=model_path.name)
     merged = merge_user_metadata(existing, wanted, ours=ours)
     try:  # the JSON first: the info record then says what the JSON really holds, even if this write fails
         if merged != existing or not path.exists():
