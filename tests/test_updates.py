@@ -165,3 +165,40 @@ def test_failed_update_request_claims_nothing(requests_mock):
     requests_mock.get(f"{BASE}/api/v1/models", status_code=400, json={"error": "bad"})
     newer, models = check_updates(CivitaiClient(base_url=BASE), [ModelVersion.from_api({"id": 10, "modelId": 1})])
     assert newer == {} and models == {}
+
+
+def test_scan_of_a_library_of_hand_ordered_models_reports_only_real_updates(requests_mock, tmp_path):
+    """Three installed files of two recorded models; Civitai answers with those recorded bodies."""
+    import hashlib
+    import json
+
+    from civitai_companion.library.hash_cache import HashCache
+    from civitai_companion.library.resolve import UnknownCache
+    from civitai_companion.library.scanner import entries_for_paths, scan
+
+    catalog = {4201: load(REALISTIC_VISION), 8124: load(ZOVYA)}
+    installed = {"rv_v30_vae.safetensors": (4201, "v3.0 (VAE)"), "rv_v12.safetensors": (4201, "V1.2"),
+                 "zovya_sd21_v1.safetensors": (8124, "SD 2.1 768 V1")}
+    answers = {}
+    for name, (model_id, version_name) in installed.items():
+        data = name.encode() * 100
+        (tmp_path / name).write_bytes(data)
+        sha = hashlib.sha256(data).hexdigest().upper()
+        body = catalog[model_id]
+        listed = next(v for v in body["modelVersions"] if v["name"] == version_name)
+        listed["files"][0]["hashes"]["SHA256"] = sha  # the local file is that version's file
+        answers[sha] = {**copy.deepcopy(listed), "modelId": model_id,
+                        "model": {"name": body["name"], "type": body["type"]}}
+    requests_mock.post(f"{BASE}/api/v1/model-versions/by-hash",
+                       json=lambda request, context: [answers[h] for h in json.loads(request.body) if h in answers])
+    requests_mock.get(f"{BASE}/api/v1/models", json={"items": list(catalog.values()), "metadata": {}})
+    with HashCache(tmp_path / "hashes.sqlite") as cache:
+        report = scan(entries_for_paths(sorted(tmp_path.glob("*.safetensors"))), client=CivitaiClient(base_url=BASE),
+                      cache=cache, sidecars=False, unknown_cache=UnknownCache(tmp_path / "unknown.sqlite"))
+    rows = {e.path.name: e.to_json() for e in report.entries}
+    assert all(r["status"] == "resolved" for r in rows.values())
+    assert "newerVersionId" not in rows["rv_v30_vae.safetensors"]  # noVAE and inpainting came later: variants
+    assert rows["rv_v12.safetensors"]["newerVersionId"] == 105674  # v3.0 (VAE)
+    assert "newerVersionId" not in rows["zovya_sd21_v1.safetensors"]
+    assert rows["zovya_sd21_v1.safetensors"]["otherBaseVersions"] == [
+        {"modelVersionId": 87886, "versionName": "V3+VAE", "baseModel": "SD 1.5"}]
