@@ -100,3 +100,20 @@ def test_a_primary_training_zip_is_not_what_a_plain_download_fetches(fake_civita
     result = Downloader(client, host="standalone", root=tmp_path, sidecars=False).download(version["id"])
     assert result.path.name == lora["name"]
     assert result.path.read_bytes() == fake_civitai.file_bytes(lora["id"])
+
+
+def test_a_pose_pack_is_its_archive():
+    poses = Model.from_api(load_more(61101)).model_versions[0]  # Poses: as_v10.zip, type Archive
+    assert poses.model.type == "Poses"  # list items do not repeat the model: it is filled in
+    assert choose_file(poses).name == "as_v10.zip"
+
+
+def test_an_archive_next_to_a_checkpoints_model_file_is_not_the_model():
+    body = load_more(27777)  # Genesis: a SafeTensor (primary) and a ckpt
+    files = body["modelVersions"][1]["files"]
+    files[0].pop("primary")
+    files.append({**copy.deepcopy(files[1]), "id": 1, "name": "tfm_diffusers.zip", "type": "Archive", "primary": True,
+                  "metadata": {"format": "Diffusers"}})  # a diffusers archive flagged primary, as 2025 answers do
+    genesis = Model.from_api(body).model_versions[1]
+    assert choose_file(genesis).name == "tfmNostalgicAnime_genesis.safetensors"
+    assert choose_file(genesis, file_id=1).name == "tfm_diffusers.zip"

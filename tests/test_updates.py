@@ -202,3 +202,15 @@ def test_scan_of_a_library_of_hand_ordered_models_reports_only_real_updates(requ
     assert "newerVersionId" not in rows["zovya_sd21_v1.safetensors"]
     assert rows["zovya_sd21_v1.safetensors"]["otherBaseVersions"] == [
         {"modelVersionId": 87886, "versionName": "V3+VAE", "baseModel": "SD 1.5"}]
+
+
+def test_a_diffusers_upload_is_no_update_of_the_single_file_model():
+    body = load(27777)
+    genesis = body["modelVersions"][1]
+    later = copy.deepcopy(genesis)
+    later.update(id=1, name="Diffusers", createdAt="2023-07-01T00:00:00.000Z")
+    for f in later["files"]:
+        f["metadata"]["format"] = "Diffusers"
+    body["modelVersions"].insert(0, later)  # how creators add a diffusers-format upload after the release
+    model = Model.from_api(body)
+    assert update_name(model, "Genesis") is None

@@ -14,11 +14,17 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 # Files that are never "the model": fetched only when asked for by id.
-NOT_MODEL_FILE_TYPES = frozenset({"training data", "archive", "config"})
+NOT_MODEL_FILE_TYPES = frozenset({"training data", "config"})
+# Model types whose model is a weights file, so that an Archive next to it is not the model.
+WEIGHT_MODEL_TYPES = frozenset({
+    "checkpoint", "textualinversion", "hypernetwork", "aestheticgradient", "lora", "locon", "dora", "lycoris",
+    "controlnet", "upscaler", "motionmodule", "vae", "textencoder", "unet", "clipvision", "clip", "detection",
+    "visionlanguage", "llm",
+})
 # Files that are part of another model: the model only when the model is of that type.
 COMPONENT_FILE_TYPES = {"vae": "vae", "text encoder": "textencoder"}
 _FILE_TYPE_RANK = {"model": 0, "pruned model": 1, "diffusion model": 2, "unet": 2}
-_FORMAT_RANK = {"safetensor": 0, "gguf": 1, "pickletensor": 2}
+_FORMAT_RANK = {"safetensor": 0, "gguf": 1, "pickletensor": 2, "diffusers": 5}
 
 # Older APIs said "None/Soft/Mature/X"; today NSFW levels are bit flags.
 NSFW_WORDS = {"none": 1, "soft": 2, "mature": 4, "x": 8, "xxx": 16, "blocked": 32}
@@ -219,6 +225,8 @@ class ModelFile:
         part that goes elsewhere (a VAE or text encoder, unless the model *is* one). Civitai flags
         training-data zips and diffusers archives as ``primary`` on some real versions."""
         kind = " ".join((self.type or "model").lower().split())
+        if kind == "archive":  # a pose pack or wildcards are an archive; a checkpoint's archive is diffusers
+            return "".join((model_type or "").lower().split()) not in WEIGHT_MODEL_TYPES
         if kind in NOT_MODEL_FILE_TYPES:
             return False
         if kind in COMPONENT_FILE_TYPES:
@@ -433,9 +441,11 @@ class Model:
         d = _dict(data)
         versions = _objects(d.get("modelVersions"), ModelVersion)
         model_id = _int(d.get("id"))
-        for v in versions:  # list items do not repeat the model id inside each version
+        for v in versions:  # list items do not repeat the model inside each version
             if v.model_id is None:
                 v.model_id = model_id
+            v.model.name = v.model.name or _str(d.get("name"))
+            v.model.type = v.model.type or _str(d.get("type"))
         return cls(
             id=model_id,
             name=_str(d.get("name")),

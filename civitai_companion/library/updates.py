@@ -6,8 +6,8 @@ is an update of the installed one when it
 - is for the same base-model family (an Illustrious LoRA is not updated by an SDXL release, a Wan 2.2 5B
   model not by the 14B ones; "Other" is a family of its own),
 - has a model file (not only training data, a VAE or a config),
-- is the same kind of file: an inpainting, pix2pix or refiner variant only updates its own kind, a
-  high-noise or low-noise half only its own half,
+- is the same kind of file: an inpainting, pix2pix, refiner or diffusers-format variant only updates its
+  own kind, a high-noise or low-noise half only its own half,
 - is a later release: creators order versions by hand, so the order is the release date
   (``publishedAt``, else ``createdAt``), with Civitai's ``index`` only as a tie-break. When both names
   carry a version number ("v2.0", "V3+VAE") the numbers decide: a "v1" uploaded after "v2" is no
@@ -94,7 +94,7 @@ class Traits:
     """What tells two versions of one model apart besides their date."""
 
     family: str | None
-    kind: str  # standard, inpainting, pix2pix, refiner
+    kind: str  # standard, inpainting, pix2pix, refiner, diffusers
     half: str  # "", high, low (Wan 2.2's two-part models)
     no_vae: bool
     label: str  # the name minus variant words: equal labels are one release
@@ -112,6 +112,8 @@ def traits(version: ModelVersion) -> Traits:
         kind = "pix2pix"
     elif "refiner" in base_type or "refiner" in (version.name or "").lower():
         kind = "refiner"
+    elif "diffusers" in words or (model_file is not None and (model_file.metadata.format or "").lower() == "diffusers"):
+        kind = "diffusers"  # the same weights in another layout: no update of a single-file model
     else:
         kind = "standard"
     half = "high" if re.search(r"high[\s_\-]*noise", words) else "low" if re.search(r"low[\s_\-]*noise", words) else ""
