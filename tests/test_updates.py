@@ -214,3 +214,25 @@ def test_a_diffusers_upload_is_no_update_of_the_single_file_model():
     body["modelVersions"].insert(0, later)  # how creators add a diffusers-format upload after the release
     model = Model.from_api(body)
     assert update_name(model, "Genesis") is None
+
+
+def test_cli_updates_and_scan_report_another_base_apart(fake_civitai, capsys, tmp_path):
+    import json
+
+    from civitai_companion.cli import main
+
+    model = fake_civitai.add_model(name="Illustrious Lora", versions=2, base_model="Illustrious")
+    newer, old = model["modelVersions"]
+    newer["baseModel"] = "SDXL 1.0"  # the creator's later release is for another base model
+    (tmp_path / "lora.safetensors").write_bytes(fake_civitai.file_bytes(old["files"][0]["id"]))
+
+    assert main(["updates", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["updates", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no updates") and f"also for SDXL 1.0: {newer['name']} ({newer['id']})" in out
+    assert main(["scan", str(tmp_path), "--json", "--no-sidecars"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert "newerVersionId" not in row
+    assert row["otherBaseVersions"] == [{"modelVersionId": newer["id"], "versionName": newer["name"],
+                                         "baseModel": "SDXL 1.0"}]
