@@ -194,7 +194,8 @@ def test_scan_of_a_library_of_hand_ordered_models_reports_only_real_updates(requ
     requests_mock.get(f"{BASE}/api/v1/models", json={"items": list(catalog.values()), "metadata": {}})
     with HashCache(tmp_path / "hashes.sqlite") as cache:
         report = scan(entries_for_paths(sorted(tmp_path.glob("*.safetensors"))), client=CivitaiClient(base_url=BASE),
-                      cache=cache, sidecars=False, unknown_cache=UnknownCache(tmp_path / "unknown.sqlite"))
+                      cache=cache, index=False, sidecars=False,
+                      unknown_cache=UnknownCache(tmp_path / "unknown.sqlite"))
     rows = {e.path.name: e.to_json() for e in report.entries}
     assert all(r["status"] == "resolved" for r in rows.values())
     assert "newerVersionId" not in rows["rv_v30_vae.safetensors"]  # noVAE and inpainting came later: variants
