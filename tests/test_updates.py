@@ -237,3 +237,9 @@ def test_cli_updates_and_scan_report_another_base_apart(fake_civitai, capsys, tm
     assert "newerVersionId" not in row
     assert row["otherBaseVersions"] == [{"modelVersionId": newer["id"], "versionName": newer["name"],
                                          "baseModel": "SDXL 1.0"}]
+    assert main(["library", "--json"]) == 0  # the library index keeps both, answered without Civitai
+    [stored] = json.loads(capsys.readouterr().out)
+    assert "newerVersionId" not in stored and stored["otherBaseVersions"] == row["otherBaseVersions"]
+    assert main(["scan", str(tmp_path), "--json", "--no-sidecars", "--no-updates"]) == 0
+    [again] = json.loads(capsys.readouterr().out)  # no check this time: what the last one found is carried
+    assert again["otherBaseVersions"] == row["otherBaseVersions"]
