@@ -117,3 +117,17 @@ def test_an_archive_next_to_a_checkpoints_model_file_is_not_the_model():
     genesis = Model.from_api(body).model_versions[1]
     assert choose_file(genesis).name == "tfmNostalgicAnime_genesis.safetensors"
     assert choose_file(genesis, file_id=1).name == "tfm_diffusers.zip"
+
+
+def test_a_downloads_json_gets_the_models_description_when_the_version_has_none(fake_civitai, client, tmp_path):
+    import json
+
+    model = fake_civitai.add_model(name="Described", file_sizes=(20_000,))
+    body = load_more(13941)  # epi_noiseoffset: v1 has no description, the model a long one
+    model["description"] = body["description"]
+    version = model["modelVersions"][0]
+    version["description"] = None
+    result = Downloader(client, host="a1111", root=tmp_path).download(version["id"])
+    user = json.loads(result.path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert user["description"].startswith("UPDATE: v2-pynoise released")
+    assert "<" not in user["description"]
