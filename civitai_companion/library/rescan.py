@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..api import ModelVersion
-from .index import UPDATE_KEYS, version_from_row
+from .rows import UPDATE_KEYS, version_from_row
 
 if TYPE_CHECKING:
     from .scanner import ScanEntry
@@ -46,7 +46,7 @@ class Listings:
 
 def answer_from_index(entries, index, *, refresh, offline, need_info, listings: Listings) -> int:
     """Answer unchanged files from their index rows; returns how many were answered."""
-    from .index import RealPaths, stat_key
+    from .rows import RealPaths, stat_key
     from .sidecars import INFO_SUFFIX
 
     pending = [e for e in entries if e.status == "pending" and e.stat is not None]
@@ -127,7 +127,7 @@ def find_previews(entries, listings: Listings) -> None:
 
 def record(index, entries, folders, *, host: str, updates_checked: bool) -> None:
     """Write what this scan learnt; forget files that are gone (and, under ``folders``, files not found)."""
-    from .index import RealPaths, stat_key
+    from .rows import RealPaths, stat_key
 
     present = [e for e in entries if e.stat is not None or os.path.lexists(e.path)]  # a broken link stays listed
     changed: dict[bool, list] = {True: [], False: []}

@@ -1,11 +1,14 @@
 """Know the local library: find model files, hash them, resolve them against Civitai in batches.
 
 A library of 1,000 files costs about ten ``POST /model-versions/by-hash`` requests (100 SHA-256 each),
-not 1,000 GETs; single GETs are only the fall-back for what a failed batch left. Identity is always the
+not 1,000 GETs; single GETs are only for a site that refuses the batch route. Identity is always the
 file's real SHA-256 matched to a Civitai file's ``hashes.SHA256``; what a safetensors header claims
 about itself is only ever a first guess (:func:`~.resolve.guess_version`). Hashes Civitai does not know
-are remembered for a while (:class:`~.resolve.UnknownCache`), so a rescan does not ask about them again.
-One bad file, 404 or 500 never stops a scan: that file gets the status ``error`` and a one-line reason.
+are remembered for a while (:class:`~.resolve.UnknownCache`), so a rescan does not ask about them again;
+files resolved before and unchanged since are answered by the library index (:mod:`.index`, :mod:`.rescan`),
+so a rescan of an unchanged library costs only the update check.
+One bad file never stops a scan: that file gets the status ``error`` and a one-line reason; a lookup
+that cannot be answered (outage, no network) gives every file left the same one reason.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..api import CivitaiClient, ModelVersion
 from ..api.types import VersionModel
-from .index import version_row
+from .rows import version_row
 from .resolve import UnknownCache, resolve_hashes
 from .updates import find_updates
 
@@ -135,7 +138,7 @@ def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) 
     """Every model file in the folders (``{kind: [folder, ...]}``), each real file once (by its own
     name rather than a symlink's when both are found). A broken link is an ``error`` entry, so a model
     the user thinks is installed is not silently missing from the scan."""
-    from .index import RealPaths
+    from .rows import RealPaths
 
     by_real: dict[str, ScanEntry] = {}
     seen_dirs: set[str] = set()
@@ -170,7 +173,7 @@ def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) 
 
 def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
     """Entries for paths the user named: files are taken as they are, folders are walked."""
-    from .index import RealPaths
+    from .rows import RealPaths
 
     entries: list[ScanEntry] = []
     seen: set[str] = set()
