@@ -474,3 +474,12 @@ def test_sidecars_asked_for_later_are_written_then_never_asked_again(fake_civita
     fake_civitai.clear_requests()
     assert run(capsys, "scan", str(tmp_path), "--no-updates", "--no-previews")[0] == 0
     assert fake_civitai.requests == []
+
+
+def test_a_scan_given_an_empty_index_records_into_it(fake_civitai, client, tmp_path):
+    library_of(fake_civitai, tmp_path / "lib", n=1)
+    with LibraryIndex(tmp_path / "given.sqlite") as given:
+        assert len(given) == 0  # empty, so falsy: it must still be the index the scan writes
+        scan(entries_for_paths([tmp_path / "lib"]), client=client, previews=False, folders=[tmp_path / "lib"],
+             index=given)
+        assert [r["status"] for r in given.rows()] == ["resolved", "unknown"]

@@ -233,7 +233,7 @@ def scan(
     client = client or CivitaiClient()
     own_cache, own_index = cache is None, index is None
     cache = HashCache() if own_cache else cache
-    index = open_index() if own_index else (index or None)
+    index = open_index() if own_index else index
     unknown_cache = unknown_cache if unknown_cache is not None else UnknownCache()
     report = ScanReport(entries=entries)
     listings = Listings()
