@@ -159,8 +159,8 @@ def test_scan_without_network_reports_each_file_and_one_line_per_reason(capsys, 
     assert code == 1
     rows = json.loads(out)
     assert [r["status"] for r in rows] == ["error"] * 3
-    assert all(r["sha256"] and "connection failed" in r["error"] for r in rows)
-    assert err.count("\n") == 1 and err.startswith("error: 3 files: connection failed")
+    assert all(r["sha256"] and "refused the connection" in r["error"] for r in rows)
+    assert err.count("\n") == 1 and err.startswith("error: 3 files: 127.0.0.1:9 refused the connection")
     assert "Traceback" not in err
 
 

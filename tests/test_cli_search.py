@@ -136,7 +136,7 @@ def test_html_404_from_a_wrong_base_url(fake_civitai, capsys):
 
 def test_connection_refused_is_one_line(capsys):
     code, _, err = run(capsys, "show", "1", "--base-url", "http://127.0.0.1:9")
-    assert code == 1 and err.startswith("error: connection failed") and len(err.splitlines()) == 1
+    assert code == 1 and err.startswith("error: 127.0.0.1:9 refused the connection") and len(err.splitlines()) == 1
 
 
 def test_images_creators_tags(fake_civitai, capsys):
