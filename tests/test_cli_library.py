@@ -174,7 +174,7 @@ def test_hash_errors_read_like_sentences(capsys, tmp_path):
     code, out, err = run(capsys, "hash", str(tmp_path / "nope.bin"), str(tmp_path), "--json")
     assert code == 1
     assert [row["error"] for row in json.loads(out)] == [
-        f"No such file or directory: {tmp_path / 'nope.bin'}", f"Is a directory: {tmp_path}"]
+        f"{tmp_path / 'nope.bin'} does not exist", f"{tmp_path} is a folder, not a file"]
     assert "[Errno" not in err and err.count("\n") == 2
 
 
