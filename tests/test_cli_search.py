@@ -275,12 +275,15 @@ def test_lookup_of_a_folder_says_so(capsys, tmp_path):
 
 def test_lookup_of_junk_is_one_line(capsys):
     code, _, err = run(capsys, "lookup", "not-a-hash")
-    assert code == 1 and err.startswith("error: not a Civitai hash") and len(err.splitlines()) == 1
+    assert code == 2 and err.startswith("error: not a Civitai hash") and len(err.splitlines()) == 1
 
 
-def test_invalid_base_url_is_one_line(capsys):
-    code, _, err = run(capsys, "show", "1", "--base-url", "civitai.com")
-    assert code == 1 and err.startswith("error: not a valid URL") and len(err.splitlines()) == 1
+def test_invalid_base_url_is_a_usage_error_of_one_line(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["show", "1", "--base-url", "civitai.com"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith("error: argument --base-url: not a site address")
+    assert len(err.splitlines()) == 1
 
 
 def test_images_filters_reach_the_server(fake_civitai, capsys):

@@ -186,34 +186,45 @@ class Downloader:
         cancel: threading.Event | None = None,
     ) -> DownloadResult:
         meter = ProgressMeter(progress, name=plan.name)
+        created = _missing_folders(plan.folder)
         try:
             plan.folder.mkdir(parents=True, exist_ok=True)
             lock = PathLock(plan.folder / plan.name, wait=self.lock_wait, cancel=cancel).__enter__()
         except DownloadError:
+            _remove_if_empty(created)
             raise
         except OSError as exc:
+            _remove_if_empty(created)
             raise disk_error(exc, plan.folder, removed=False) from None
+        done = False
         try:
-            existing = existing_copy(plan, plan.name, self.hash_cache, meter)
-            if existing is not None:
-                return self._already_there(plan, existing, meter)
-            attempt, tries, restarts = _Attempt(), 0, 0
-            while True:
-                try:
-                    return self._attempt(plan, overwrite=overwrite, meter=meter, cancel=cancel, stats=attempt)
-                except _Restart:
-                    restarts += 1
-                    if restarts > 3:
-                        raise DownloadError(f"the server keeps sending the wrong part of {plan.name}",
-                                            hint="try again later") from None
-                except DownloadInterrupted as exc:
-                    if tries >= self.max_resumes or (cancel is not None and cancel.is_set()):
-                        raise
-                    tries += 1
-                    log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
-                    self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
+            result = self._run_locked(plan, overwrite=overwrite, meter=meter, cancel=cancel)
+            done = True
+            return result
         finally:
             lock.__exit__(None, None, None)
+            if not done:
+                _remove_if_empty(created)  # a failed download leaves no empty folder behind (a kept .part stays)
+
+    def _run_locked(self, plan: DownloadPlan, *, overwrite: bool, meter: ProgressMeter, cancel) -> DownloadResult:
+        existing = existing_copy(plan, plan.name, self.hash_cache, meter)
+        if existing is not None:
+            return self._already_there(plan, existing, meter)
+        attempt, tries, restarts = _Attempt(), 0, 0
+        while True:
+            try:
+                return self._attempt(plan, overwrite=overwrite, meter=meter, cancel=cancel, stats=attempt)
+            except _Restart:
+                restarts += 1
+                if restarts > 3:
+                    raise DownloadError(f"the server keeps sending the wrong part of {plan.name}",
+                                        hint="try again later") from None
+            except DownloadInterrupted as exc:
+                if tries >= self.max_resumes or (cancel is not None and cancel.is_set()):
+                    raise
+                tries += 1
+                log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
+                self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
 
     def _already_there(self, plan: DownloadPlan, path: Path, meter: ProgressMeter) -> DownloadResult:
         found = find_state(plan.folder, plan.version.id, plan.file.id)
@@ -396,6 +407,24 @@ class Downloader:
             message = f"sidecars not written: {exc}"
             log.warning("%s: %s", result.path.name, message)
             result.warnings.append(message)
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` would create for ``folder``, deepest first."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a kept .part, another download), or already gone
+            return
 
 
 def download(ref: str | int | ModelVersion, *, client: CivitaiClient | None = None, **options: Any) -> DownloadResult:
