@@ -66,6 +66,11 @@ def test_a_type_in_the_wrong_case_is_refused_with_the_right_spelling(fake_civita
     assert not models_requests(fake_civitai)  # refused before the search
 
 
+def test_a_common_name_for_a_type_is_translated_into_the_suggestion(fake_civitai, capsys):
+    code, _, err = run(capsys, "search", "--type", "LyCORIS")
+    assert code == 2 and "did you mean LoCon?" in err
+
+
 def test_an_unknown_type_lists_civitais_types(fake_civitai, capsys):
     code, _, err = run(capsys, "search", "--type", "Bogus")
     assert code == 2 and "Checkpoint" in err and "LORA" in err

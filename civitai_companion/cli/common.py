@@ -76,11 +76,12 @@ def _suggest(text: str, values: Iterable[str]) -> str | None:
     return None
 
 
-def unknown_value(text: str, values: Iterable[str], what: str, *, show_all: bool = True) -> str:
-    """``unknown model type 'lora'; did you mean LORA?`` and, when short enough, the values there are."""
+def unknown_value(text: str, values: Iterable[str], what: str, *, show_all: bool = True,
+                  guess: str | None = None) -> str:
+    """``unknown model type 'lora'; did you mean LORA?``, else the values there are."""
     values = list(values)
     message = f"unknown {what} {text!r}"
-    guess = _suggest(text, values)
+    guess = guess or _suggest(text, values)
     if guess is not None:
         return f"{message}; did you mean {guess}?"
     if show_all and values:

@@ -115,4 +115,9 @@ class Enums:
                     continue
             if key != "ModelType" and not self._data.get(key):
                 continue  # the site gave no list to check against
-            raise UsageError(f"argument {option}: {unknown_value(text, values, what)}")
+            guess = None
+            if key == "ModelType":  # the names people use for a type: LyCORIS is Civitai's LoCon
+                from ..hosts.base import canonical_type
+
+                guess = canonical_type(text) if canonical_type(text) in values else None
+            raise UsageError(f"argument {option}: {unknown_value(text, values, what, guess=guess)}")
