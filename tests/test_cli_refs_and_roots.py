@@ -118,6 +118,12 @@ def test_a_root_that_cannot_be_told_is_refused_naming_host(capsys, tmp_path, com
     assert not root.exists()
 
 
+@pytest.mark.parametrize("command", [["download", "1"], ["scan"], ["updates"]])
+def test_an_app_host_without_root_asks_for_root(capsys, command):
+    code, out, err = run(capsys, *command, "--host", "comfyui")
+    assert code == 2 and "--host comfyui needs --root DIR here: the ComfyUI folder or its models folder" in err
+
+
 def test_a_folder_of_type_folders_is_a_standalone_library(tmp_path):
     (tmp_path / "loras").mkdir()
     assert detect_host(tmp_path)[0] == "standalone"

@@ -44,7 +44,10 @@ def settle_host(args: argparse.Namespace) -> None:
 
     A WebUI or ComfyUI folder given as ``--root`` must not silently get the standalone layout (new
     ``loras/`` inside a WebUI, a scan that finds a fraction of the files)."""
-    if not hasattr(args, "host") or args.host is not None:
+    if not hasattr(args, "host"):
+        return
+    if args.host is not None:
+        _needs_root(args)
         return
     root = getattr(args, "root", None)
     if not root:
@@ -59,6 +62,20 @@ def settle_host(args: argparse.Namespace) -> None:
         )
     args.host, what = found
     print(f"note: {root} looks like {what}; using --host {args.host}", file=sys.stderr)
+
+
+APP_NAMES = {"a1111": "AUTOMATIC1111", "forge": "Forge", "comfyui": "ComfyUI"}
+
+
+def _needs_root(args: argparse.Namespace) -> None:
+    """Outside the app, ``--host a1111|forge|comfyui`` cannot ask the app where its folders are: say
+    which option is missing (the layout's own message speaks to Python callers)."""
+    app = APP_NAMES.get(args.host)
+    if app is None or getattr(args, "root", None) or args.command not in ("download", "scan", "updates"):
+        return
+    if getattr(args, "paths", None) or getattr(args, "folder", None) or not (getattr(args, "refs", True)):
+        return  # files named, or a folder given: no layout needed
+    raise UsageError(f"--host {args.host} needs --root DIR here: the {app} folder or its models folder")
 
 
 def _suggest(text: str, values: Iterable[str]) -> str | None:
