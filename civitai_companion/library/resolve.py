@@ -154,7 +154,7 @@ def resolve_hashes(
         except _STOP as exc:
             stop = exc
         except CivitaiError as exc:
-            log.warning("batch lookup of %d hashes failed (%s); asking one by one", len(chunk), exc)
+            log.warning("batch lookup of %d hash%s failed: %s; asking one by one", len(chunk), "" if len(chunk) == 1 else "es", exc)
             answers.update(_one_by_one(client, chunk, on_request, cancel))
             stop = next((v for v in answers.values() if isinstance(v, _STOP)), None)
         else:
