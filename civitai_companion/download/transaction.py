@@ -196,35 +196,33 @@ class Downloader:
         except OSError as exc:
             _remove_if_empty(created)
             raise disk_error(exc, plan.folder, removed=False) from None
-        done = False
+        failed = False
         try:
-            result = self._run_locked(plan, overwrite=overwrite, meter=meter, cancel=cancel)
-            done = True
-            return result
+            existing = existing_copy(plan, plan.name, self.hash_cache, meter)
+            if existing is not None:
+                return self._already_there(plan, existing, meter)
+            attempt, tries, restarts = _Attempt(), 0, 0
+            while True:
+                try:
+                    return self._attempt(plan, overwrite=overwrite, meter=meter, cancel=cancel, stats=attempt)
+                except _Restart:
+                    restarts += 1
+                    if restarts > 3:
+                        raise DownloadError(f"the server keeps sending the wrong part of {plan.name}",
+                                            hint="try again later") from None
+                except DownloadInterrupted as exc:
+                    if tries >= self.max_resumes or (cancel is not None and cancel.is_set()):
+                        raise
+                    tries += 1
+                    log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
+                    self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
+        except BaseException:
+            failed = True
+            raise
         finally:
             lock.__exit__(None, None, None)
-            if not done:
-                _remove_if_empty(created)  # a failed download leaves no empty folder behind (a kept .part stays)
-
-    def _run_locked(self, plan: DownloadPlan, *, overwrite: bool, meter: ProgressMeter, cancel) -> DownloadResult:
-        existing = existing_copy(plan, plan.name, self.hash_cache, meter)
-        if existing is not None:
-            return self._already_there(plan, existing, meter)
-        attempt, tries, restarts = _Attempt(), 0, 0
-        while True:
-            try:
-                return self._attempt(plan, overwrite=overwrite, meter=meter, cancel=cancel, stats=attempt)
-            except _Restart:
-                restarts += 1
-                if restarts > 3:
-                    raise DownloadError(f"the server keeps sending the wrong part of {plan.name}",
-                                        hint="try again later") from None
-            except DownloadInterrupted as exc:
-                if tries >= self.max_resumes or (cancel is not None and cancel.is_set()):
-                    raise
-                tries += 1
-                log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
-                self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
+            if failed:  # a failed download leaves no empty folder behind (a kept .part stays)
+                _remove_if_empty(created)
 
     def _already_there(self, plan: DownloadPlan, path: Path, meter: ProgressMeter) -> DownloadResult:
         found = find_state(plan.folder, plan.version.id, plan.file.id)
