@@ -124,6 +124,14 @@ def test_an_app_host_without_root_asks_for_root(capsys, command):
     assert code == 2 and "--host comfyui needs --root DIR here: the ComfyUI folder or its models folder" in err
 
 
+def test_a_folder_laid_out_like_an_app_gets_its_layout(fake_civitai, capsys, tmp_path):
+    _, version_id, _ = add_version(fake_civitai)
+    assert run(capsys, "download", str(version_id), "--host", "comfyui", "--root", str(tmp_path / "c"))[0] == 0
+    assert detect_host(tmp_path / "c")[0] == "comfyui"  # what a download with --host comfyui made
+    (tmp_path / "w" / "models" / "Lora").mkdir(parents=True)
+    assert detect_host(tmp_path / "w")[0] == "a1111"
+
+
 def test_a_folder_of_type_folders_is_a_standalone_library(tmp_path):
     (tmp_path / "loras").mkdir()
     assert detect_host(tmp_path)[0] == "standalone"

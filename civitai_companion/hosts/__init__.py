@@ -66,9 +66,14 @@ def detect_host(root: str | os.PathLike) -> tuple[str, str] | None:
             return "a1111", f"{where}an AUTOMATIC1111 folder"
         if _is_comfyui_app(app):
             return "comfyui", f"{where}a ComfyUI folder"
+    comfy_names = {rel.split("/")[0] for rels in DEFAULT_FOLDERS.values() for rel in rels}
     if any((folder / name).is_dir() for name in A1111_MARKERS):
         return "a1111", "an AUTOMATIC1111/Forge models folder"
-    if any((folder / rel.split("/")[0]).is_dir() for rels in DEFAULT_FOLDERS.values() for rel in rels):
+    if any((folder / "models" / name).is_dir() for name in A1111_MARKERS):
+        return "a1111", "a folder laid out like AUTOMATIC1111's (models/Stable-diffusion, models/Lora)"
+    if any((folder / "models" / name).is_dir() for name in comfy_names):
+        return "comfyui", "a folder laid out like ComfyUI's (models/checkpoints, models/loras)"
+    if any((folder / name).is_dir() for name in comfy_names):
         return "standalone", "a standalone models folder"
     return None
 
