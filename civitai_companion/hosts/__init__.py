@@ -70,9 +70,9 @@ def detect_host(root: str | os.PathLike) -> tuple[str, str] | None:
     if any((folder / name).is_dir() for name in A1111_MARKERS):
         return "a1111", "an AUTOMATIC1111/Forge models folder"
     if any((folder / "models" / name).is_dir() for name in A1111_MARKERS):
-        return "a1111", "a folder laid out like AUTOMATIC1111's (models/Stable-diffusion, models/Lora)"
+        return "a1111", "AUTOMATIC1111's layout (models/Stable-diffusion, models/Lora)"
     if any((folder / "models" / name).is_dir() for name in comfy_names):
-        return "comfyui", "a folder laid out like ComfyUI's (models/checkpoints, models/loras)"
+        return "comfyui", "ComfyUI's layout (models/checkpoints, models/loras)"
     if any((folder / name).is_dir() for name in comfy_names):
         return "standalone", "a standalone models folder"
     return None
