@@ -187,13 +187,17 @@ class Downloader:
         cancel: threading.Event | None = None,
     ) -> DownloadResult:
         meter = ProgressMeter(progress, name=plan.name)
+        created = _missing_folders(plan.folder)
         try:
             plan.folder.mkdir(parents=True, exist_ok=True)
             lock = PathLock(plan.folder / plan.name, wait=self.lock_wait, cancel=cancel).__enter__()
         except DownloadError:
+            _remove_if_empty(created)
             raise
         except OSError as exc:
+            _remove_if_empty(created)
             raise disk_error(exc, plan.folder, removed=False) from None
+        failed = False
         try:
             existing = existing_copy(plan, plan.name, self.hash_cache, meter)
             if existing is not None:
@@ -213,8 +217,13 @@ class Downloader:
                     tries += 1
                     log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
                     self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
+        except BaseException:
+            failed = True
+            raise
         finally:
             lock.__exit__(None, None, None)
+            if failed:  # a failed download leaves no empty folder behind (a kept .part stays)
+                _remove_if_empty(created)
 
     def _already_there(self, plan: DownloadPlan, path: Path, meter: ProgressMeter) -> DownloadResult:
         found = find_state(plan.folder, plan.version.id, plan.file.id)
@@ -402,7 +411,6 @@ class Downloader:
             log.warning("%s: %s", result.path.name, message)
             result.warnings.append(message)
 
-
     def _model_for_sidecars(self, version: ModelVersion):
         """The version's model, asked for only when the sidecars need it: most versions have no description
         of their own (the model's is used), and a version with only videos borrows another's picture."""
@@ -416,6 +424,24 @@ class Downloader:
         except CivitaiError as exc:
             log.info("model %s not fetched for its description: %s", version.model_id, exc)
             return None
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` would create for ``folder``, deepest first."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a kept .part, another download), or already gone
+            return
 
 
 def download(ref: str | int | ModelVersion, *, client: CivitaiClient | None = None, **options: Any) -> DownloadResult:

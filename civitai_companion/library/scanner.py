@@ -233,7 +233,7 @@ def scan(
     client = client or CivitaiClient()
     own_cache, own_index = cache is None, index is None
     cache = HashCache() if own_cache else cache
-    index = open_index() if own_index else index
+    index = open_index() if own_index else (None if index is False else index)
     unknown_cache = unknown_cache if unknown_cache is not None else UnknownCache()
     report = ScanReport(entries=entries)
     listings = Listings()
@@ -373,10 +373,12 @@ def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, m
                 max_nsfw_level=max_nsfw_level, preview=previews, replace_preview=replace_previews,
                 base_url=client.base_url, model=(models or {}).get(entry.version.model_id),
             )
-            entry.warnings.extend(entry.sidecars.warnings)
+            entry.warnings.extend(entry.sidecars.warnings + entry.sidecars.errors)
         except OSError as exc:  # the file is still resolved; only its sidecars failed
-            entry.warnings.append(f"sidecars not written: {exc}")
-            log.warning("%s: sidecars not written: %s", entry.path, exc)
+            from .hashing import error_text
+
+            entry.warnings.append(f"sidecars not written: {error_text(exc)}")
+            log.warning("%s: sidecars not written: %s", entry.path, error_text(exc))
 
     with ThreadPoolExecutor(SIDECAR_WORKERS, thread_name_prefix="civitai-sidecars") as pool:
         for done, _ in enumerate(pool.map(one, resolved), 1):

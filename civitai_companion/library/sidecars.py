@@ -50,6 +50,15 @@ class SidecarResult:
     user_json_changed: bool = False
     moved_aside: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # sidecars that could not be written, one line each
+
+    def failed(self, path: Path, exc: OSError) -> None:
+        """One sidecar could not be read or written: say which and why; the others are still written."""
+        from .hashing import error_text
+
+        text = error_text(exc)
+        self.errors.append(text if os.fspath(path) in text else f"{path.name}: {text}")
+        log.info("%s", self.errors[-1])  # the caller reports it (scan: on that file, and in its exit status)
 
 
 # -- names ---------------------------------------------------------------------------------------------
@@ -304,7 +313,8 @@ def write_preview(model_path: Path, version: ModelVersion, *, session: requests.
     try:
         _replace_previews(model_path, target, data, existing, result)
     except OSError as exc:
-        return _warn(result, model_path, f"preview not saved: {exc}")
+        result.failed(target, exc)
+        return None
     result.preview_path, result.preview_written = target, True
     if candidate.note:
         _warn(result, model_path, candidate.note)
@@ -348,32 +358,42 @@ def write_sidecars(model_path: Path, version: ModelVersion, *, sha256: str, sess
                    host: str = "a1111", base_url: str | None = None, model: Model | None = None) -> SidecarResult:
     """Write ``.civitai.info``, the preview and the merged ``<base>.json`` for one resolved model file.
 
-    Disk errors on the info or JSON file raise ``OSError`` (the caller reports them per file); preview
-    problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
+    A sidecar that cannot be read or written is named in ``errors`` and the others are still written;
+    a preview that cannot be fetched only adds a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
     record's ``userJson`` remembers the values we wrote into ``<base>.json``, so a later run may update
     them (another host, another model under the same name) and knows any other value is the user's.
     ``model`` (the version's model, when known) lends its description and other versions' previews.
     """
     model_path = Path(model_path)
     result = SidecarResult()
-    previous = read_json_object(info_path(model_path), result)
+    info, path = info_path(model_path), user_json_path(model_path)
+    try:
+        previous = read_json_object(info, result)
+    except OSError as exc:  # e.g. a folder named like the info file: it cannot be replaced either
+        result.failed(info, exc)
+        info = None
+        previous = None
     if preview:
         write_preview(model_path, version, session=session, max_nsfw_level=max_nsfw_level,
                       replace_preview=replace_preview, result=result, model=model)
-    path = user_json_path(model_path)
     ours = written_user_json(previous)
-    existing = read_json_object(path, result) or {}
     wanted = user_metadata(version, host=host, base_url=base_url, model=model, file_name=model_path.name)
-    merged = merge_user_metadata(existing, wanted, ours=ours)
     try:  # the JSON first: the info record then says what the JSON really holds, even if this write fails
+        existing = read_json_object(path, result) or {}
+        merged = merge_user_metadata(existing, wanted, ours=ours)
         if merged != existing or not path.exists():
             atomic_write_json(path, merged)
             result.user_json_changed = True
         ours = {key: value for key, value in wanted.items() if merged.get(key) == value}
         result.user_json_path = path
-    finally:
-        _write_info(model_path, version, previous, sha256=sha256, written=ours, base_url=base_url)
-        result.info_path = info_path(model_path)
+    except OSError as exc:
+        result.failed(path, exc)
+    if info is not None:
+        try:
+            _write_info(model_path, version, previous, sha256=sha256, written=ours, base_url=base_url)
+            result.info_path = info
+        except OSError as exc:
+            result.failed(info, exc)
     return result
 
 

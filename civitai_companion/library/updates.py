@@ -219,7 +219,7 @@ def fetch_models(
                 if model.id is not None:
                     models[model.id] = model
         except CivitaiError as exc:
-            log.warning("update check failed for %d models: %s", len(chunk), exc)
+            log.warning("update check failed for %d model%s: %s", len(chunk), "" if len(chunk) == 1 else "s", exc)
         if progress is not None:
             progress(min(start + IDS_PER_REQUEST, len(ids)), len(ids))
     return models
