@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 from .. import __version__
 
 # Command groups, in the order their commands appear in --help.
-COMMAND_MODULES = ("search", "library", "download", "account")
+COMMAND_MODULES = ("search", "library", "download", "account", "ui")
 
 log = logging.getLogger("civitai_companion")
 
