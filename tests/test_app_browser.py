@@ -115,7 +115,8 @@ def test_search_scroll_open_send_download_library_rescan(host, serve, fake_civit
     tab(page, "downloads").click()
     job = page.locator(f"{APP} .job").first
     expect(job).to_have_attribute("data-state", "done")
-    saved = Path(job.locator("[data-path]").inner_text())
+    saved = Path(job.locator("[data-path]").get_attribute("data-path"))
+    expect(job.locator("[data-path]")).to_have_text(str(FOLDERS[host].relative_to("models") / saved.name))
     root = tmp_path / host
     assert saved.is_file() and saved.parent == root / FOLDERS[host]
     assert saved.read_bytes() == fake.file_bytes(zebra["modelVersions"][0]["files"][0]["id"])
@@ -316,3 +317,56 @@ def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page
     page.locator(f"{APP} form.settings button[type='submit']").click()
     expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
     assert running.get("settings").json()["preview_nsfw_level"] == 7
+
+
+def test_failed_download_shows_its_error_and_retry_finishes_it(serve, fake_civitai, new_page, tmp_path):
+    expect = _expect()
+    model = fake_civitai.add_model(name="Flaky Download LORA")
+    version = model["modelVersions"][0]
+    fake_civitai.set_fault(version["id"], "archived", times=None)
+    running = serve()
+    page = new_page()
+    open_app(page, running, fragment=f"#civitai-model/{model['id']}")
+    dialog = page.locator(f"{APP} dialog.model")
+    dialog.locator("button[data-file-id]").first.click()
+    page.keyboard.press("Escape")
+    tab(page, "downloads").click()
+    job = page.locator(f"{APP} .job").first
+    expect(job).to_have_attribute("data-state", "failed")
+    error = job.locator("[data-error]").inner_text()
+    assert error and "\n" not in error
+    expect(tab(page, "downloads").locator(".count")).to_be_hidden()
+    shot(page, "downloads-failed")
+    fake_civitai.clear_faults()
+    job.locator("button", has_text="Retry").click()
+    expect(page.locator(f"{APP} .job[data-state='done']")).to_have_count(1)
+    saved = Path(page.locator(f"{APP} .job[data-state='done'] [data-path]").get_attribute("data-path"))
+    assert saved.read_bytes() == fake_civitai.file_bytes(version["files"][0]["id"])
+
+
+def test_works_under_comfyuis_strict_csp(serve, fake_civitai, new_page):
+    """ComfyUI with --disable-api-nodes sends default-src 'self': no inline styles, no remote images, no
+    cross-origin fetches. The app styles itself through the CSSOM and fetches pictures from its own route."""
+    expect = _expect()
+    running = serve()
+    page = new_page()
+    csp = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'"
+    violations = []
+
+    def host_page(route):  # the host's page under its CSP, without the standalone page's own inline style
+        html = re.sub(r"<style>.*?</style>", "", route.fetch().text(), flags=re.S)
+        route.fulfill(body=html, headers={"Content-Security-Policy": csp, "Content-Type": "text/html; charset=utf-8"})
+
+    page.route(f"{running.url}/", host_page)
+    page.expose_function("cspViolation", lambda text: violations.append(text))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', "
+                         "(e) => window.cspViolation(e.violatedDirective + ' ' + e.blockedURI))")
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+    display = page.evaluate(f"getComputedStyle(document.querySelector('{APP}').shadowRoot.querySelector('nav')).display")
+    assert display == "flex"
+    loaded = page.locator(f"{APP} article.card .thumb img[src]").first
+    expect(loaded).to_be_visible()
+    page.wait_for_function(f"[...document.querySelector('{APP}').shadowRoot.querySelectorAll('.thumb img[src]')]"
+                           ".some((img) => img.complete && img.naturalWidth > 0)")
+    assert violations == []
