@@ -211,7 +211,7 @@ def test_settings_are_validated_and_the_token_is_write_only(app, fake_civitai):
     settings = app.get("settings").json()
     assert settings["token"] == {"set": True, "source": "env"} and settings["nsfw_level"] == 1
     for bad in ({"nsfw_level": 0}, {"nsfw_level": 32}, {"download_workers": 99}, {"write_sidecars": "yes"},
-                {"base_url": "ftp://x"}, {"subfolder_template": "{nope}"}, {"folders": ["x"]}, {"unknown": 1},
+                {"base_url": "ftp://x"}, {"subfolder_template": "{nope}"}, {"folders": ["x"]}, {"folders": {"lorra": "x"}}, {"unknown": 1},
                 {"token": "has space"}):
         r = app.send("PUT", "settings", bad)
         assert r.status_code == 400 and r.json()["code"] == "bad_setting", bad

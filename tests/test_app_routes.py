@@ -160,6 +160,23 @@ def test_media_serves_a_sized_image_and_caches_it(app, fake_civitai):
     assert len(fake_civitai.requests_to("api", path_prefix="/images/")) == 1
 
 
+def test_the_media_cache_stays_under_its_size_cap(app, fake_civitai):
+    cards = app.get("search", params={"limit": 12}).json()["items"]
+    thumbs = [c["thumbnail"] for c in cards if c["thumbnail"]]
+    cache = app.service.media_cache
+    sizes = []
+    for thumb in thumbs[:2]:
+        sizes.append(len(app.get("media", params={"url": thumb}).content))
+    cache.max_bytes = max(sizes) * 3
+    for thumb in thumbs:
+        assert app.get("media", params={"url": thumb}).status_code == 200
+    on_disk = sum(p.stat().st_size for p in cache.folder.glob("*/*"))
+    assert 0 < on_disk <= cache.max_bytes and len(thumbs) > 4
+    fake_civitai.clear_requests()
+    app.get("media", params={"url": thumbs[-1]})  # the newest is still cached
+    assert not fake_civitai.requests_to("api", path_prefix="/images/")
+
+
 @pytest.mark.parametrize("url", [
     "http://example.com/a.png", "https://image.civitai.com.evil.example/a/b/width=4/c.png",
     "https://user@image.civitai.com/a/b/c.png", "file:///etc/passwd", "ftp://image.civitai.com/a/b/c.png",

@@ -45,10 +45,12 @@ def layout_factory_for(host: str, root: str | None = None) -> Callable[..., Any]
 class _SettingsClient(CivitaiClient):
     """A Civitai client whose base URL and token are the app's settings when set (read on every request)."""
 
-    def __init__(self, service: "AppService") -> None:
+    def __init__(self, service: "AppService", *, interactive: bool = True) -> None:
         self._service = service
-        # A page waits on these answers: one retry, and no Retry-After longer than a few seconds.
-        super().__init__(max_tries=2, retry_after_cap=5.0)
+        if interactive:  # a page waits on these answers: one retry, and no Retry-After over a few seconds
+            super().__init__(max_tries=2, retry_after_cap=5.0)
+        else:  # downloads and scans run in job threads: they may wait as long as the core allows
+            super().__init__()
 
     @property
     def _base_url(self) -> str | None:  # type: ignore[override]
@@ -84,6 +86,7 @@ class AppService:
         self._layout: Any = None
         self._layout_lock = threading.Lock()
         self.client = _SettingsClient(self)
+        self.job_client = _SettingsClient(self, interactive=False)
         self.library_view = library or LibraryView()
         self.state_dir = Path(state_dir) if state_dir else config.home_dir()
         self.media_cache = MediaCache(self.state_dir / "media-cache")
@@ -143,6 +146,7 @@ class AppService:
             self.jobs.set_workers(cleaned["download_workers"])
         if {"base_url", "token"} & set(cleaned):
             self.client.cache.clear()
+            self.job_client.cache.clear()
             self._enums = None
         return self.get_settings()
 
