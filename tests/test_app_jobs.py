@@ -7,7 +7,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 
 from tests.app_harness import app, make_service, start_app  # noqa: F401 - app is a fixture
 
