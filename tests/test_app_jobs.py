@@ -223,7 +223,9 @@ def test_settings_are_validated_and_the_token_is_write_only(app, fake_civitai):
 
 def test_the_sub_folder_template_and_folder_overrides_decide_where_downloads_go(app, fake_civitai, tmp_path):
     own = tmp_path / "my-loras"
-    app.send("PUT", "settings", {"subfolder_template": "{baseModel}", "folders": {"lora": str(own)}})
+    assert app.get("settings").json()["kind_folders"]["lora"] == str(tmp_path / "comfyui" / "models" / "loras")
+    changed = app.send("PUT", "settings", {"subfolder_template": "{baseModel}", "folders": {"lora": str(own)}})
+    assert changed.json()["kind_folders"]["lora"] == str(own)
     _model, version, _file = add_lora(fake_civitai, "Templated Lora", base_model="SDXL 1.0")
     done = wait_for_download(app, app.send("POST", "downloads", {"versionId": version["id"]}).json()["id"])
     assert done["state"] == "done" and Path(done["path"]).parent == own / "SDXL 1.0"

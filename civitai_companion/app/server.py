@@ -19,6 +19,7 @@ from .routes import PREFIX
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7865
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]  # the only Host names a loopback server answers
 
 
 def bind_socket(address: str, port: int) -> socket.socket:
@@ -55,13 +56,14 @@ def serve(*, host: str = "standalone", root: str | None = None, address: str = "
     say = say or (lambda text: print(text, flush=True))
     sock = bind_socket(address, port)
     service = service or make_service(host=host, root=root)
-    app = create_app(service, page=True)
+    loopback = address in ("127.0.0.1", "::1", "localhost")
+    app = create_app(service, page=True, trusted_hosts=LOOPBACK_NAMES if loopback else None)
     shown = "127.0.0.1" if address in ("0.0.0.0", "::") else address
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{sock.getsockname()[1]}/"
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
     say(f"Civitai Companion is running at {url}  (API at {url.rstrip('/')}{PREFIX}/api/; Ctrl-C stops it)")
-    if address not in ("127.0.0.1", "::1", "localhost"):
+    if not loopback:
         say(f"listening on {address}: anyone who can reach this machine can use it")
     if open_browser:
         threading.Timer(0.5, _open, args=(url,)).start()

@@ -127,8 +127,10 @@ class AppService:
         try:
             layout = self.layout()
             out["models_dir"] = str(layout.models_dir())
+            # Where each kind goes (the first folder of a kind is its download folder), for the Settings view.
+            out["kind_folders"] = {kind: str(paths[0]) for kind, paths in layout.scan_folders().items() if paths}
         except (OSError, ValueError) as exc:
-            out["models_dir"] = None
+            out["models_dir"], out["kind_folders"] = None, {}
             out["layout_error"] = str(exc)
         return out
 
