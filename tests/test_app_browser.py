@@ -370,3 +370,45 @@ def test_works_under_comfyuis_strict_csp(serve, fake_civitai, new_page):
     page.wait_for_function(f"[...document.querySelector('{APP}').shadowRoot.querySelectorAll('.thumb img[src]')]"
                            ".some((img) => img.complete && img.naturalWidth > 0)")
     assert violations == []
+
+
+def test_hidden_tab_asks_civitai_only_when_shown(serve, fake_civitai, new_page):
+    """A1111 builds every tab at page load and hides the inactive ones: the app must not search Civitai
+    from a tab nobody has opened."""
+    expect = _expect()
+    running = serve()
+    page = new_page()
+
+    def host_page(route):
+        html = route.fetch().text().replace('<civitai-companion host="standalone">',
+                                            '<div id="tab" hidden><civitai-companion host="a1111">')
+        route.fulfill(body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    page.route(f"{running.url}/", host_page)
+    with page.expect_response(lambda r: "/api/jobs" in r.url):
+        open_app(page, running)
+    page.evaluate("new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))")
+    assert _models_requests(fake_civitai) == []
+    assert page.evaluate(f"document.querySelector('{APP}').views.search.started") is False
+    page.evaluate("document.getElementById('tab').hidden = false")
+    expect(cards(page).first).to_be_visible()
+    assert len(_models_requests(fake_civitai)) >= 1
+
+
+def test_description_scripts_never_run(serve, fake_civitai, new_page):
+    expect = _expect()
+    hostile = ('<p>Fine text</p><img src="x" onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+               '<a href="javascript:window.pwned = 3">click</a><a href="https://example.org/page">link</a>')
+    model = fake_civitai.add_model(name="Hostile Description LORA", description=hostile, early_access=True)
+    running = serve()
+    page = new_page()
+    open_app(page, running, fragment=f"#civitai-model/{model['id']}")
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog.locator(".description")).to_contain_text("Fine text")
+    for link in dialog.locator(".description a").all():
+        href = link.get_attribute("href") or ""
+        assert not href.lower().startswith("javascript:")
+        assert link.get_attribute("rel") and "noopener" in link.get_attribute("rel")
+    assert dialog.locator(".description script, .description [onerror]").count() == 0
+    assert page.evaluate("window.pwned") is None
+    expect(dialog.locator(".badge", has_text="early access")).to_be_visible()

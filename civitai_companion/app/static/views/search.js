@@ -93,6 +93,19 @@ export class SearchView {
   }
 
   shown() {
+    if (this.started || this.waiting) return;
+    // A host may keep the app in a hidden tab (A1111 builds every tab at page load): ask Civitai only
+    // once the view has a size, i.e. when someone looks at it.
+    this.waiting = new ResizeObserver((entries) => {
+      if (!entries.some((e) => e.contentRect.width > 0)) return;
+      this.waiting.disconnect();
+      this.waiting = null;
+      this.start();
+    });
+    this.waiting.observe(this.el);
+  }
+
+  start() {
     if (this.started) return;
     this.started = true;
     this.app.loadSettings().then((settings) => {
