@@ -256,3 +256,20 @@ def test_a_damaged_settings_file_falls_back_to_defaults(tmp_path):
     assert clean(JsonSettingsStore(path).load())["nsfw_level"] == 1
     path.write_text('{"nsfw_level": "lots", "download_workers": 4}')
     assert clean(JsonSettingsStore(path).load()) | {} == {**clean({}), "download_workers": 4}
+
+
+def test_cards_and_model_pages_show_what_is_installed_and_updates(app, fake_civitai):
+    model = fake_civitai.add_model(name="Updated Lora", versions=2, file_sizes=(120_000,))
+    newest, older = model["modelVersions"][0], model["modelVersions"][1]
+    done = wait_for_download(app, app.send("POST", "downloads", {"versionId": older["id"]}).json()["id"])
+    assert done["state"] == "done", done
+    assert wait_for_scan(app, app.send("POST", "library/scan", {}).json()["id"])["state"] == "done"
+    card = next(c for c in app.get("search", params={"query": "Updated Lora"}).json()["items"] if c["id"] == model["id"])
+    assert card["installed"] == [older["id"]] and card["update"] is True
+    page = app.get(f"models/{model['id']}").json()
+    by_id = {v["id"]: v for v in page["versions"]}
+    assert by_id[older["id"]]["installed"] == [done["path"]] and by_id[older["id"]]["update"] is True
+    assert by_id[newest["id"]]["installed"] == []
+    assert by_id[older["id"]]["files"][0]["installed"] == done["path"]
+    updates = app.get("library", params={"status": "update"}).json()["items"]
+    assert [row["newerVersionId"] for row in updates] == [newest["id"]]
