@@ -293,7 +293,7 @@ def test_library_of_10000_files_is_paged(serve, new_page):
     shot(page, "library-10000")
 
 
-def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page, monkeypatch):
+def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page, monkeypatch, tmp_path):
     expect = _expect()
     monkeypatch.delenv("CIVITAI_API_TOKEN")
     running = serve()
@@ -317,6 +317,14 @@ def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page
     page.locator(f"{APP} form.settings button[type='submit']").click()
     expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
     assert running.get("settings").json()["preview_nsfw_level"] == 7
+    # Where each kind goes: the host's folder as the placeholder, an override saved as typed.
+    page.locator(f"{APP} form.settings details summary").click()
+    lora = page.locator(f"{APP} input[data-folder='lora']")
+    assert lora.get_attribute("placeholder") == str(tmp_path / "comfyui" / "models" / "loras")
+    lora.fill(str(tmp_path / "my-loras"))
+    page.locator(f"{APP} form.settings button[type='submit']").click()
+    expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
+    assert running.get("settings").json()["folders"] == {"lora": str(tmp_path / "my-loras")}
 
 
 def test_failed_download_shows_its_error_and_retry_finishes_it(serve, fake_civitai, new_page, tmp_path):
@@ -412,3 +420,37 @@ def test_description_scripts_never_run(serve, fake_civitai, new_page):
     assert dialog.locator(".description script, .description [onerror]").count() == 0
     assert page.evaluate("window.pwned") is None
     expect(dialog.locator(".badge", has_text="early access")).to_be_visible()
+
+
+def test_scroll_follows_the_cursor_through_short_and_empty_pages(serve, new_page):
+    """Civitai's cursor pages can be short or empty (filtered items): the grid keeps asking while its end is
+    in view and stops at the last cursor. The app's search answers are replaced here to shape the pages."""
+    import json
+
+    expect = _expect()
+    running = serve()
+    page = new_page()
+
+    def card(n):
+        return {"id": 900 + n, "name": f"Paged {n}", "type": "LORA", "baseModel": "SD 1.5", "creator": "x",
+                "stats": {"downloads": n, "likes": n}, "nsfwLevel": 1, "thumbnail": None, "blur": False,
+                "versions": [], "installed": [], "update": False}
+
+    pages = {None: ([card(1), card(2), card(3)], "a"), "a": ([], "b"), "b": ([], "c"), "c": ([card(4), card(5)], None)}
+    asked = []
+
+    def search(route):
+        from urllib.parse import parse_qs, urlsplit
+
+        cursor = parse_qs(urlsplit(route.request.url).query).get("cursor", [None])[0]
+        asked.append(cursor)
+        items, next_cursor = pages[cursor]
+        route.fulfill(body=json.dumps({"items": items, "nextCursor": next_cursor}),
+                      headers={"Content-Type": "application/json"})
+
+    page.route(re.compile(r".*/civitai-companion/api/search\?.*"), search)
+    open_app(page, running)
+    expect(cards(page)).to_have_count(5)
+    expect(page.locator(f"{APP} [data-view='search'] .state")).to_have_text("5 models, that is all.")
+    assert asked == [None, "a", "b", "c"]
+    expect(page.locator(f"{APP} [data-view='search'] .more button")).to_be_hidden()

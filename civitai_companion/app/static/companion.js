@@ -143,7 +143,7 @@ class CivitaiCompanion extends HTMLElement {
   }
 
   siteUrl() {
-    const base = (this.settings && this.settings.base_url) || "https://civitai.com";
+    const base = (this.settings && (this.settings.effective_base_url || this.settings.base_url)) || "https://civitai.com";
     return base.replace(/\/+$/, "");
   }
 

@@ -157,6 +157,7 @@ th { color: var(--cc-muted); font-weight: 600; }
 
 form.settings { display: flex; flex-direction: column; gap: 12px; max-width: 640px; }
 form.settings label.field { display: flex; flex-direction: column; gap: 4px; }
+.folder-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(280px, 100%), 1fr)); gap: 8px; }
 form.settings .hint { font-size: 12px; color: var(--cc-muted); }
 
 .copybox {

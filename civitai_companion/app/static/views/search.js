@@ -145,7 +145,8 @@ export class SearchView {
 
   loadMore() {
     // After an error only the Retry button asks again: scrolling must not hammer a failing Civitai.
-    if (this.loading || this.done || this.failed || !this.started || this.el.hidden) return;
+    // generation 0: the first search has not begun (settings still loading), nothing to continue yet.
+    if (this.loading || this.done || this.failed || this.generation === 0 || this.el.hidden) return;
     return this.fetchPage();
   }
 
