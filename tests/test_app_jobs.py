@@ -273,3 +273,11 @@ def test_cards_and_model_pages_show_what_is_installed_and_updates(app, fake_civi
     assert by_id[older["id"]]["files"][0]["installed"] == done["path"]
     updates = app.get("library", params={"status": "update"}).json()["items"]
     assert [row["newerVersionId"] for row in updates] == [newest["id"]]
+
+
+def test_the_library_shows_a_download_at_once(app, fake_civitai):
+    assert app.get("library").json()["total"] == 0  # this answer is cached while the index is unchanged
+    _model, version, _file = add_lora(fake_civitai, "Fresh Lora")
+    done = wait_for_download(app, app.send("POST", "downloads", {"versionId": version["id"]}).json()["id"])
+    rows = app.get("library").json()["items"]
+    assert [row["path"] for row in rows] == [done["path"]] and rows[0]["modelVersionId"] == version["id"]
