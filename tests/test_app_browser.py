@@ -132,6 +132,17 @@ def test_search_scroll_open_send_download_library_rescan(host, serve, fake_civit
     expect(row.locator(".badge", has_text="on Civitai")).to_be_visible()
     shot(page, f"library-{host}")
 
+    # From the library back to the model: it knows the file is there now, and so does its search card.
+    row.locator("button", has_text="Open model").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".badge", has_text="installed")).to_be_visible()
+    expect(dialog.locator("button[data-file-id]").first).to_have_text("Downloaded")
+    page.keyboard.press("Escape")
+    tab(page, "search").click()
+    page.locator(f"{APP} input[name='query']").fill("Zebra")
+    page.locator(f"{APP} input[name='query']").press("Enter")
+    expect(page.locator(f"{APP} article.card[data-model-id='{zebra['id']}'] [data-badge='installed']")).to_be_visible()
+
 
 def test_nsfw_pictures_blurred_until_clicked(serve, fake_civitai, new_page):
     expect = _expect()
@@ -274,6 +285,13 @@ def test_narrow_sidebar_and_reappended_element(serve, fake_civitai, new_page):
     assert page.evaluate(f"document.querySelector('{APP}').shadowRoot.querySelectorAll('nav').length") == 1
     tab(page, "library").click()
     shot(page, "library-narrow")
+    tab(page, "search").click()
+    cards(page).first.click()
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog.locator("button[data-file-id]").first).to_be_visible()
+    box = dialog.locator("button[data-file-id]").first.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360  # the files table folds into rows
+    shot(page, "model-narrow")
 
 
 def test_library_of_10000_files_is_paged(serve, new_page):

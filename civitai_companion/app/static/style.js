@@ -172,6 +172,14 @@ form.settings .hint { font-size: 12px; color: var(--cc-muted); }
 .copybox textarea { width: 100%; min-height: 70px; resize: vertical; font-family: ui-monospace, monospace; font-size: 12px; }
 
 form.search .filters-toggle { display: none; }
+@container (max-width: 560px) {
+  .files table, .files tbody, .files tr, .files td { display: block; }
+  .files thead { display: none; }
+  .files tr { padding: 6px 0; border-bottom: 1px solid var(--cc-border); }
+  .files td { display: inline-block; border: none; padding: 2px 10px 2px 0; }
+  .files td:first-child, .files td:last-child { display: block; }
+  .files td:last-child button { width: 100%; white-space: normal; }
+}
 @container (max-width: 520px) {
   .view { padding: 8px 6px; }
   form.search .filters-toggle { display: inline-block; }
