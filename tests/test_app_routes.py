@@ -241,3 +241,42 @@ def test_auth_callback_guards_every_api_route(fake_civitai, tmp_path):
     finally:
         running.stop()
         service.close()
+
+
+def test_the_app_works_mounted_at_its_prefix_as_a1111_mounts_it(fake_civitai, tmp_path):
+    """A1111/Forge call ``app.mount("/civitai-companion", create_app(service))`` on their own server."""
+    import threading
+
+    import requests
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from civitai_companion.app.asgi import create_app
+    from civitai_companion.app.routes import PREFIX
+    from civitai_companion.app.server import bind_socket
+
+    service = make_service(tmp_path, host="a1111")
+    host_app = Starlette(routes=[Mount(PREFIX, app=create_app(service))])
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(host_app, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    pause = threading.Event()
+    while thread.is_alive() and not server.started:
+        pause.wait(0.01)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}{PREFIX}"
+    try:
+        session = requests.Session()
+        session.trust_env = False
+        assert session.get(base + "/api/search", params={"limit": 2}, timeout=30).json()["items"]
+        module = session.get(base + "/static/companion.js", timeout=30)
+        assert module.status_code == 200 and "javascript" in module.headers["content-type"]
+        r = session.put(base + "/api/settings", json={"nsfw_level": 3}, headers={"Origin": base.split(PREFIX)[0]},
+                        timeout=30)
+        assert r.status_code == 200 and r.json()["nsfw_level"] == 3
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        service.close()

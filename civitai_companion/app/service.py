@@ -82,7 +82,7 @@ class AppService:
         self.on_file_added = on_file_added
         self._store = settings
         self._settings = settings_mod.clean(settings.load())
-        self._settings_lock = threading.Lock()
+        self._settings_lock = threading.RLock()  # a store may read a setting while it saves
         self._layout_factory = layout_factory
         self._layout: Any = None
         self._layout_lock = threading.Lock()
