@@ -8,6 +8,7 @@ progress keeps its ``.part`` and stays queued, and resumes when the server next 
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import socket
 import sys
@@ -60,7 +61,10 @@ def serve(*, host: str = "standalone", root: str | None = None, address: str = "
     app = create_app(service, page=True, trusted_hosts=LOOPBACK_NAMES if loopback else None)
     shown = "127.0.0.1" if address in ("0.0.0.0", "::") else address
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{sock.getsockname()[1]}/"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    options = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+    if "timeout_graceful_shutdown" in inspect.signature(uvicorn.Config).parameters:  # uvicorn >= 0.24
+        options["timeout_graceful_shutdown"] = 5  # Ctrl-C does not wait for a slow image fetch to end
+    config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     say(f"Civitai Companion is running at {url}  (API at {url.rstrip('/')}{PREFIX}/api/; Ctrl-C stops it)")
     if not loopback:
