@@ -280,3 +280,43 @@ def test_the_app_works_mounted_at_its_prefix_as_a1111_mounts_it(fake_civitai, tm
         server.should_exit = True
         thread.join(15)
         service.close()
+
+
+# -- the error table -----------------------------------------------------------------------------------------------
+def _core_errors():
+    from civitai_companion.api import errors as e
+
+    return [
+        (e.NotFound("no model"), 404, "not_found"), (e.UnknownRoute("html 404"), 502, "civitai_unknown_route"),
+        (e.Archived("gone"), 410, "archived"), (e.AuthRequired("login"), 401, "auth_required"),
+        (e.DownloadsDisabled("off"), 403, "downloads_disabled"), (e.EarlyAccess("soon"), 403, "early_access"),
+        (e.Forbidden("no"), 403, "forbidden"), (e.RateLimited("slow down", status=429), 429, "rate_limited"),
+        (e.RateLimited("busy", status=503), 503, "civitai_busy"), (e.BadRequest("bad"), 400, "bad_request"),
+        (e.PageLimit("pages"), 400, "bad_request"), (e.RegionBlocked("region"), 451, "region_blocked"),
+        (e.NetworkError("down"), 502, "civitai_unreachable"), (e.ServerError("500"), 502, "civitai_error"),
+        (e.BadResponse("html"), 502, "civitai_bad_response"), (e.CivitaiError("odd"), 502, "civitai_error"),
+        (OSError("disk"), 500, "os_error"), (RuntimeError("bug"), 500, "internal"),
+    ]
+
+
+@pytest.mark.parametrize("exc,status,code", _core_errors(), ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))
+def test_every_core_error_has_its_status_and_code(exc, status, code):
+    from civitai_companion.app.routes import ApiRequest, Route, RouteTable, handle
+
+    def fail(_request):
+        raise exc
+
+    answer = handle(RouteTable([Route("GET", "boom", fail)]), ApiRequest("GET", "/civitai-companion/api/boom"))
+    assert (answer.status, answer.body["code"]) == (status, code)
+    assert answer.body["error"] and "\n" not in answer.body["error"]
+
+
+def test_retry_after_is_passed_on():
+    from civitai_companion.api.errors import RateLimited
+    from civitai_companion.app.routes import ApiRequest, Route, RouteTable, handle
+
+    def fail(_request):
+        raise RateLimited("slow", retry_after=2.5, status=429)
+
+    answer = handle(RouteTable([Route("GET", "x", fail)]), ApiRequest("GET", "x"))
+    assert answer.status == 429 and answer.headers["Retry-After"] == "3"
