@@ -472,3 +472,43 @@ def test_scroll_follows_the_cursor_through_short_and_empty_pages(serve, new_page
     expect(page.locator(f"{APP} [data-view='search'] .state")).to_have_text("5 models, that is all.")
     assert asked == [None, "a", "b", "c"]
     expect(page.locator(f"{APP} [data-view='search'] .more button")).to_be_hidden()
+
+
+def test_progress_of_running_download_and_scan_with_cancel(serve, new_page):
+    """Progress as GET jobs reports it (shaped here, since real jobs on loopback finish in milliseconds):
+    bytes, speed and time left; Cancel sends DELETE for the download and for the scan."""
+    import json
+
+    expect = _expect()
+    running = serve()
+    page = new_page()
+    mib = 1024 * 1024
+    jobs = {"downloads": [{"id": "d1", "versionId": 1, "fileId": 2, "fileName": "Big_Model.safetensors",
+                           "state": "running", "bytes": 50 * mib, "total": 200 * mib, "speed": 10 * mib, "eta": 15,
+                           "path": None, "error": None}],
+            "scans": [{"id": "s1", "state": "running", "done": 3, "total": 10, "error": None}]}
+    page.route(re.compile(r".*/civitai-companion/api/jobs$"), lambda route: route.fulfill(
+        body=json.dumps(jobs), headers={"Content-Type": "application/json"}))
+
+    def delete(route):
+        if route.request.method != "DELETE":
+            return route.continue_()
+        route.fulfill(body="{}", headers={"Content-Type": "application/json"})
+
+    page.route(re.compile(r".*/civitai-companion/api/(downloads|library/scan)/\w+$"), delete)
+    open_app(page, running)
+    tab(page, "downloads").click()
+    job = page.locator(f"{APP} .job[data-job-id='d1']")
+    expect(job).to_contain_text("50.0 MB of 200 MB · 10.0 MB/s · 15 s left")
+    assert job.locator("progress").evaluate("p => p.value / p.max") == 0.25
+    expect(tab(page, "downloads").locator(".count")).to_have_text("1")
+    shot(page, "downloads-running")
+    with page.expect_request(lambda r: r.method == "DELETE" and r.url.endswith("/api/downloads/d1")):
+        job.locator("button", has_text="Cancel").click()
+    tab(page, "library").click()
+    scan = page.locator(f"{APP} [data-view='library'] .scan")
+    expect(scan).to_contain_text("Scanning: 3 of 10 files")
+    expect(page.locator(f"{APP} [data-view='library'] button", has_text="Scan").first).to_be_disabled()
+    with page.expect_request(lambda r: r.method == "DELETE" and r.url.endswith("/api/library/scan/s1")):
+        scan.locator("button", has_text="Cancel scan").click()
+    expect(scan).to_be_visible()
