@@ -393,8 +393,8 @@ def test_works_under_comfyuis_strict_csp(serve, fake_civitai, new_page):
     assert display == "flex"
     loaded = page.locator(f"{APP} article.card .thumb img[src]").first
     expect(loaded).to_be_visible()
-    page.wait_for_function(f"[...document.querySelector('{APP}').shadowRoot.querySelectorAll('.thumb img[src]')]"
-                           ".some((img) => img.complete && img.naturalWidth > 0)")
+    # decode() settles once the picture is really there (a CSP refusal would reject it).
+    assert loaded.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
     assert violations == []
 
 
