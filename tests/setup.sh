@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e ".[test]"
+.venv/bin/pip install -q -e ".[test,app]"
 for step in tests/setup.d/*.sh; do
     [ -e "$step" ] || continue
     bash "$step"

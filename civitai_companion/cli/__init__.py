@@ -15,7 +15,7 @@ from .common import UsageError, settle_host
 from .common import base_url as base_url_type
 
 # Command groups, in the order their commands appear in --help.
-COMMAND_MODULES = ("search", "library", "download", "account")
+COMMAND_MODULES = ("search", "library", "download", "account", "ui")
 
 LOGGER = "civitai_companion"  # logging is imported when a command runs, not for --help
 
