@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_harness import make_service, start_app
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "browser"
 APP = "civitai-companion"  # the element; Playwright's CSS selectors pierce its open shadow root
@@ -23,8 +25,16 @@ def _unavailable(reason: str):
     pytest.skip(f"{reason}; run bash tests/setup.sh")
 
 
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """One Chromium for the whole session. Each test module that imports this fixture gets its own
+    session-scoped copy of it, so the first copy starts the browser and the others reuse it."""
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -34,9 +44,11 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        _SHARED["browser"] = chromium
         try:
             yield chromium
         finally:
+            _SHARED.pop("browser", None)
             chromium.close()
 
 
@@ -143,3 +155,21 @@ def library_rows(count: int, *, folder: str = "/models/loras") -> list[dict]:
             "preview": False,  # no preview file: the app sends no preview URL
         })
     return rows
+
+
+@pytest.fixture
+def serve(fake_civitai, monkeypatch, tmp_path):
+    """serve(host=..., settings=..., library=...) → the running app; stopped after the test."""
+    monkeypatch.setenv("CIVITAI_API_TOKEN", fake_civitai.token)
+    started = []
+
+    def run(*, host: str = "comfyui", settings: dict | None = None, library=None):
+        service = make_service(tmp_path, host=host, settings=settings, **({"library": library} if library else {}))
+        running = start_app(service)
+        started.append(running)
+        return running
+
+    yield run
+    for running in started:
+        running.stop()
+        running.service.close()
