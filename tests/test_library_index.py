@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +168,294 @@ def test_an_unwritable_state_dir_fails_nothing(tmp_path, caplog):
         assert index.put([(row(tmp_path / "a.safetensors"), None)]) == 1
         assert index.rows() == [] and index.by_sha256("AB" * 32) is None
     assert "cannot be opened" in caplog.text
+
+
+# -- scans that use the index ------------------------------------------------------------------------------
+from civitai_companion.api import CivitaiClient  # noqa: E402
+from civitai_companion.cli import main  # noqa: E402
+from civitai_companion.library import entries_for_paths, scan  # noqa: E402
+from tests.fake_civitai import make_safetensors  # noqa: E402
+
+BY_HASH = "/api/v1/model-versions/by-hash"
+
+
+@pytest.fixture
+def client(fake_civitai):
+    return CivitaiClient(sleep=lambda _s: None)
+
+
+def install(fake, path, model, index=0):
+    version = model["modelVersions"][index]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(fake.file_bytes(version["files"][0]["id"]))
+    return version
+
+
+def api_requests(fake, prefix=""):
+    return [r for r in fake.requests_to("api", path_prefix="/api/v1/" + prefix)]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def library_of(fake, folder, n=3):
+    """``n`` resolved LoRAs (two versions each, the older one installed) and one file Civitai does not know."""
+    models = [fake.add_model(name=f"Index Lora {i}", versions=2, trained_words=[f"word{i}"]) for i in range(n)]
+    for i, model in enumerate(models):
+        install(fake, folder / f"l{i}.safetensors", model, index=1)
+    (folder / "mine.safetensors").write_bytes(make_safetensors(40, seed=99))
+    return models
+
+
+def by_name(report):
+    return {e.path.name: e for e in report.entries}
+
+
+def test_rescan_of_an_unchanged_library_asks_only_the_update_check(fake_civitai, client, tmp_path):
+    models = library_of(fake_civitai, tmp_path / "lib")
+    first = scan(entries_for_paths([tmp_path / "lib"]), client=client, previews=False, folders=[tmp_path / "lib"])
+    assert first.count("resolved") == 3 and first.from_index == 0
+    fake_civitai.clear_requests()
+
+    second = scan(entries_for_paths([tmp_path / "lib"]), client=CivitaiClient(), previews=False,
+                  folders=[tmp_path / "lib"])  # a new client: none of the first one's answers cached
+
+    assert not api_requests(fake_civitai, "model-versions/by-hash")
+    assert [r.path for r in api_requests(fake_civitai)] == ["/api/v1/models"]  # ceil(3 models / 100)
+    assert second.files_hashed == 0 and second.from_index == 3  # the unknown file: the unknown-hash cache's TTL
+    assert [e.to_json() for e in second.entries] == [e.to_json() for e in first.entries]
+    assert by_name(second)["l0.safetensors"].to_json()["newerVersionId"] == models[0]["modelVersions"][0]["id"]
+
+
+def test_rescan_with_no_updates_sends_nothing(fake_civitai, capsys, tmp_path):
+    library_of(fake_civitai, tmp_path / "lib")
+    code, first, err = run(capsys, "scan", str(tmp_path / "lib"), "--json", "--no-previews")
+    assert code == 0, err
+    fake_civitai.clear_requests()
+
+    code, second, err = run(capsys, "scan", str(tmp_path / "lib"), "--json", "--no-previews", "--no-updates")
+
+    assert code == 0, err
+    assert fake_civitai.requests == []
+    assert json.loads(second) == json.loads(first)  # what the last update check found is still reported
+    code, table, err = run(capsys, "scan", str(tmp_path / "lib"), "--no-updates")
+    assert table.splitlines()[-1] == "4 files: 3 resolved, 1 unknown; 3 with a newer version " \
+                                     "(0 API requests; 3 from the library index)"
+
+
+def test_refresh_asks_about_every_file_again(fake_civitai, client, tmp_path):
+    library_of(fake_civitai, tmp_path / "lib")
+    scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False)
+    fake_civitai.clear_requests()
+    report = scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False, refresh=True)
+    [post] = [r for r in api_requests(fake_civitai, "model-versions/by-hash") if r.method == "POST"]
+    assert len(json.loads(post.body)) == 4 and report.from_index == 0
+
+
+def test_names_come_from_the_update_check(fake_civitai, client, tmp_path):
+    [model] = library_of(fake_civitai, tmp_path / "lib", n=1)
+    scan(entries_for_paths([tmp_path / "lib"]), client=client, previews=False)
+    fake_civitai.models[model["id"]]["name"] = "Renamed On Civitai"
+    fake_civitai.clear_requests()
+
+    report = scan(entries_for_paths([tmp_path / "lib"]), client=CivitaiClient(), previews=False)
+
+    assert not api_requests(fake_civitai, "model-versions/by-hash")
+    assert by_name(report)["l0.safetensors"].to_json()["modelName"] == "Renamed On Civitai"
+    with open_index() as index:
+        assert index.by_version(model["modelVersions"][1]["id"])[0]["modelName"] == "Renamed On Civitai"
+    info = json.loads((tmp_path / "lib" / "l0.civitai.info").read_text())
+    assert info["model"]["name"] == "Renamed On Civitai"  # the sidecars follow
+
+
+@pytest.mark.parametrize("change", ["replaced", "renamed", "touched"])
+def test_a_changed_file_is_hashed_and_resolved_again(fake_civitai, client, tmp_path, change):
+    a, b = (fake_civitai.add_model(name=f"Change {n}") for n in "ab")
+    path = tmp_path / "lib" / "x.safetensors"
+    install(fake_civitai, path, a)
+    scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False,
+         folders=[tmp_path / "lib"])
+    fake_civitai.clear_requests()
+    expected = a
+    if change == "replaced":
+        replacement = tmp_path / "new.safetensors"
+        install(fake_civitai, replacement, b)
+        os.replace(replacement, path)
+        expected = b
+    elif change == "renamed":
+        path = path.rename(path.with_name("y.safetensors"))
+    else:
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+
+    report = scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False,
+                  folders=[tmp_path / "lib"])
+
+    [entry] = report.entries
+    assert report.files_hashed == 1 and entry.status == "resolved" and entry.version.model_id == expected["id"]
+    assert len(api_requests(fake_civitai, "model-versions/by-hash")) == 1
+    with open_index() as index:
+        assert [r["path"] for r in index.rows()] == [str(path)]  # a renamed file's old row is gone
+
+
+def test_a_vanished_file_is_dropped_on_the_next_scan_of_its_folder(fake_civitai, capsys, tmp_path):
+    library_of(fake_civitai, tmp_path / "lib", n=2)
+    other = fake_civitai.add_model(name="Elsewhere")
+    install(fake_civitai, tmp_path / "elsewhere" / "e.safetensors", other)
+    for folder in ("lib", "elsewhere"):
+        assert run(capsys, "scan", str(tmp_path / folder), "--no-sidecars", "--no-updates")[0] == 0
+    (tmp_path / "lib" / "l1.safetensors").unlink()
+    code, out, err = run(capsys, "library", "--json")
+    assert len(json.loads(out)) == 4  # the index only learns it at the next scan of that folder
+
+    assert run(capsys, "scan", str(tmp_path / "lib"), "--no-sidecars", "--no-updates")[0] == 0
+
+    code, out, err = run(capsys, "library", "--json")
+    assert sorted(os.path.basename(r["path"]) for r in json.loads(out)) == ["e.safetensors", "l0.safetensors",
+                                                                             "mine.safetensors"]
+
+
+def test_a_file_named_on_the_command_line_that_is_gone_is_dropped(fake_civitai, capsys, tmp_path):
+    library_of(fake_civitai, tmp_path, n=1)
+    assert run(capsys, "scan", str(tmp_path / "l0.safetensors"), "--no-sidecars", "--no-updates")[0] == 0
+    (tmp_path / "l0.safetensors").unlink()
+    assert run(capsys, "scan", str(tmp_path / "l0.safetensors"), "--no-sidecars", "--no-updates")[0] == 1
+    assert json.loads(run(capsys, "library", "--json")[1]) == []
+
+
+def test_offline_never_touches_the_network(fake_civitai, capsys, tmp_path, monkeypatch):
+    [model] = library_of(fake_civitai, tmp_path / "lib", n=1)
+    assert run(capsys, "scan", str(tmp_path / "lib"), "--no-previews")[0] == 0
+    copied = tmp_path / "lib" / "copy.safetensors"  # a new file, known from its own sidecar
+    copied.write_bytes((tmp_path / "lib" / "l0.safetensors").read_bytes())
+    (tmp_path / "lib" / "new.safetensors").write_bytes(make_safetensors(50, seed=5))
+    monkeypatch.setenv("CIVITAI_BASE_URL", "http://127.0.0.1:9")  # nothing listens: any request would fail
+    fake_civitai.clear_requests()
+
+    code, out, err = run(capsys, "scan", str(tmp_path / "lib"), "--offline", "--json")
+
+    assert code == 0, err
+    assert fake_civitai.requests == [] and err == ""
+    rows = {os.path.basename(r["path"]): r for r in json.loads(out)}
+    assert rows["l0.safetensors"]["modelId"] == model["id"]
+    assert rows["l0.safetensors"]["newerVersionId"] == model["modelVersions"][0]["id"]  # as last checked
+    assert rows["copy.safetensors"]["modelVersionId"] == model["modelVersions"][1]["id"]  # same SHA-256
+    assert rows["new.safetensors"]["status"] == rows["mine.safetensors"]["status"] == "unknown"
+    assert run(capsys, "scan", str(tmp_path / "lib"), "--offline", "--refresh")[0] == 1
+
+
+def test_a_download_is_indexed_without_a_lookup(fake_civitai, capsys, tmp_path):
+    from civitai_companion.download import Downloader
+
+    model = fake_civitai.add_model(name="Downloaded Lora")
+    version = model["modelVersions"][0]
+    downloader = Downloader(CivitaiClient(sleep=lambda _s: None), host="comfyui", root=tmp_path / "ComfyUI")
+    result = downloader.download(version["id"])
+    fake_civitai.clear_requests()
+
+    with open_index() as index:
+        [row] = index.by_version(version["id"])
+    assert (row["path"], row["sha256"], row["status"], row["kind"]) == (
+        str(result.path), version["files"][0]["hashes"]["SHA256"], "resolved", "lora")
+    code, out, err = run(capsys, "scan", "--host", "comfyui", "--root", str(tmp_path / "ComfyUI"), "--json",
+                         "--no-updates")
+    assert code == 0, err
+    assert fake_civitai.requests == []  # neither hashed again nor asked about
+    assert json.loads(out) == [row]
+
+
+def test_a_damaged_index_does_not_stop_a_scan(fake_civitai, client, tmp_path, caplog):
+    library_of(fake_civitai, tmp_path / "lib", n=1)
+    scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False)
+    with open_index() as index:
+        path = index.path
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\0garbage" * 512)
+    fake_civitai.clear_requests()
+
+    report = scan(entries_for_paths([tmp_path / "lib"]), client=client, sidecars=False, updates=False)
+
+    assert report.count("resolved") == 1 and report.from_index == 0  # asked again, since nothing is known
+    assert "damaged" in caplog.text
+    with open_index() as index:
+        assert len(index.rows()) == 2  # rebuilt
+
+
+def test_a_failing_batch_is_retried_as_a_batch_never_file_by_file(fake_civitai, client, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(250):
+        (folder / f"f{i:03}.safetensors").write_bytes(make_safetensors(4, seed=1000 + i))
+    fake_civitai.set_api_fault(BY_HASH, 503, times=None)
+
+    report = scan(entries_for_paths([folder]), client=client, sidecars=False, updates=False)
+
+    posts = api_requests(fake_civitai, "model-versions/by-hash")
+    assert len(posts) == 5 and all(r.method == "POST" for r in posts)  # one batch and its retries
+    assert report.count("error") == 250 and len({e.error for e in report.entries}) == 1
+
+
+def test_a_failing_batch_is_one_error_line(fake_civitai, capsys, tmp_path, monkeypatch):
+    from civitai_companion.cli import library as cli_library
+
+    monkeypatch.setattr(cli_library, "make_client", lambda args: CivitaiClient(sleep=lambda _s: None))
+    for i in range(120):
+        (tmp_path / f"f{i:03}.safetensors").write_bytes(make_safetensors(4, seed=2000 + i))
+    fake_civitai.set_api_fault(BY_HASH, 500, times=None)
+
+    code, out, err = run(capsys, "scan", str(tmp_path), "--no-sidecars")
+
+    assert code == 1
+    assert len(api_requests(fake_civitai)) == 5
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: 120 files: Civitai server error 500")
+
+
+# -- the library command -----------------------------------------------------------------------------------
+def test_library_lists_what_scan_reported_without_a_request(fake_civitai, capsys, tmp_path):
+    root = tmp_path / "webui"
+    lora = fake_civitai.add_model(name="Listed Lora", base_model="Pony", trained_words=["sparkle"], versions=2)
+    ckpt = fake_civitai.add_model(name="Listed Ckpt", type="Checkpoint", base_model="SDXL 1.0")
+    install(fake_civitai, root / "models" / "Lora" / "sp.safetensors", lora, index=1)
+    install(fake_civitai, root / "models" / "Stable-diffusion" / "xl.safetensors", ckpt)
+    (root / "models" / "Lora" / "own.safetensors").write_bytes(make_safetensors(8, seed=3))
+    code, scanned, err = run(capsys, "scan", "--host", "a1111", "--root", str(root), "--json", "--no-previews")
+    assert code == 0, err
+    fake_civitai.clear_requests()
+
+    code, listed, err = run(capsys, "library", "--host", "a1111", "--root", str(root), "--json")
+
+    assert code == 0, err
+    assert fake_civitai.requests == []
+    assert json.loads(listed) == sorted(json.loads(scanned), key=lambda r: r["path"])
+
+    def names(*argv):
+        return [os.path.basename(r["path"]) for r in json.loads(run(capsys, "library", "--json", *argv)[1])]
+
+    assert names("--type", "LORA") == ["own.safetensors", "sp.safetensors"]
+    assert names("--type", "checkpoint") == ["xl.safetensors"]
+    assert names("--base-model", "Pony", "--base-model", "SDXL 1.0") == ["sp.safetensors", "xl.safetensors"]
+    assert names("--status", "unknown") == ["own.safetensors"]
+    assert names("--status", "update") == ["sp.safetensors"]
+    assert names("--query", "sparkle") == ["sp.safetensors"]
+    assert names(str(root / "models" / "Stable-diffusion")) == ["xl.safetensors"]
+    (tmp_path / "elsewhere").mkdir()
+    assert names("--host", "comfyui", "--root", str(tmp_path / "elsewhere")) == []
+
+    code, table, err = run(capsys, "library", "--host", "a1111", "--root", str(root))
+    lines = table.splitlines()
+    assert lines[0].split() == ["STATUS", "FILE", "MODEL", "VERSION", "BASE", "MODEL", "NEWER"]
+    assert any("Listed Lora" in line and f"({lora['modelVersions'][0]['id']})" in line for line in lines)
+    assert lines[-1] == "3 files: 2 resolved, 1 unknown; 1 with a newer version"
+
+
+def test_library_before_any_scan_says_what_to_do(capsys):
+    code, out, err = run(capsys, "library")
+    assert (code, err) == (0, "") and "run 'civitai-companion scan'" in out
+    assert run(capsys, "library", "--json")[1] == "[]\n"
+    with pytest.raises(SystemExit) as stopped:
+        main(["library", "--status", "nonsense"])
+    assert stopped.value.code == 2 and "invalid choice" in capsys.readouterr().err

@@ -400,6 +400,26 @@ def _decode(text: str) -> dict | None:
     return row if isinstance(row, dict) else None
 
 
+def index_download(result: Any, plan: Any, *, host: str | None = None, index: LibraryIndex | None = None) -> None:
+    """Index what a download transaction just verified (its ``DownloadResult`` and ``DownloadPlan``) as
+    resolved, so the next scan neither reads nor asks about it. Never fails the download."""
+    try:
+        from ..hosts.base import kind_for
+
+        kind = kind_for(plan.version.model.type, plan.file.type, warn=False)
+        written = getattr(result, "sidecars", None)
+        preview = getattr(written, "preview_path", None)
+        target = index if index is not None else open_index()
+        try:
+            target.record_download(result.path, plan.version, plan.file, kind=kind, sha256=result.sha256,
+                                   preview=preview, sidecars=host if written is not None else None)
+        finally:
+            if index is None:
+                target.close()
+    except Exception as exc:  # noqa: BLE001 - the file is good; the index is rebuilt by the next scan
+        log.warning("%s: not added to the library index: %s", getattr(result, "path", "?"), exc)
+
+
 def open_index(path: str | os.PathLike | None = None) -> LibraryIndex:
     """The index in the state dir (``CIVITAI_COMPANION_HOME``), or at ``path`` (tests, tools)."""
     return LibraryIndex(path)
