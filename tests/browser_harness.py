@@ -125,6 +125,9 @@ class StaticLibrary:
     def record_download(self, path, version, file, *, kind=None) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
 
 def library_rows(count: int, *, folder: str = "/models/loras") -> list[dict]:
     """`count` rows shaped like `scan --json`: a third unknown, every seventh with an update."""

@@ -93,6 +93,7 @@ class AppService:
     def close(self) -> None:
         """Stop the job threads; running downloads stay queued with their partial files, to resume."""
         self.jobs.close()
+        self.library_view.close()
 
     # -- settings ----------------------------------------------------------------------------------------------
     def setting(self, key: str) -> Any:
@@ -409,7 +410,7 @@ def _creator(model: Model) -> dict | None:
 def _library_row(row: dict) -> dict:
     out = {k: v for k, v in row.items() if k != "preview"}
     sha = row.get("sha256")
-    out["previewUrl"] = f"library/preview/{sha}" if sha and row.get("preview") is not False else None
+    out["previewUrl"] = f"library/preview/{sha}" if sha and row.get("preview") else None
     return out
 
 

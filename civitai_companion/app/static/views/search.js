@@ -110,6 +110,8 @@ export class SearchView {
     query.push(["sort", this.sort.value], ["period", this.period.value], ["nsfw", this.nsfw.value],
       ["tag", this.tag.value.trim()], ["username", this.creator.value.trim()]);
     if (cursor) query.push(["cursor", cursor]);
+    const size = Number(this.app.getAttribute("page-size"));  // cards per page (default: the server's)
+    if (size > 0) query.push(["limit", size]);
     return query;
   }
 
