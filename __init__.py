@@ -18,7 +18,7 @@ APP = None  # inside ComfyUI: the app's service, started by its first request
 
 _log = logging.getLogger("civitai_companion")
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_NEEDS = ("requests", "platformdirs", "blake3", "nh3", "tqdm")  # requirements.txt, by import name
+_NEEDS = ("requests", "platformdirs", "blake3", "nh3", "tqdm", "yaml")  # requirements.txt, by import name
 
 
 def _core():

@@ -164,6 +164,28 @@ def test_a_downloaded_reference_costs_no_request_on_the_next_run_or_after_a_rest
     assert comfy.fake.requests == []
 
 
+def test_a_download_is_indexed_and_found_in_the_library_index_after_a_restart(comfy):
+    require("torch")
+    from civitai_companion.library.index import open_index
+    from civitai_companion.library.sidecars import info_path
+
+    _, version = lora(comfy.fake)
+    (_, _, words), _ = run(comfy.nodes["CivitaiLoraLoader"], **lora_inputs(version["air"]))
+    target = comfy.loras / version["files"][0]["name"]
+    index = open_index()
+    try:
+        assert [row["path"] for row in index.by_version(version["id"])] == [str(target)]
+    finally:
+        index.close()
+    info_path(target).unlink()  # no sidecar to fall back on: only the index knows the file now
+    runtime._known.clear()
+    comfy.fake.clear_requests()
+    (_, _, again), ui = run(comfy.nodes["CivitaiLoraLoader"], **lora_inputs(str(version["id"])))
+    info, _ = run(comfy.nodes["CivitaiModelInfo"], kind="loras", file=target.name)
+    assert again == words == "amberfox, sunlit" and info[:3] == (words, "Amber Fox LoRA", str(version["id"]))
+    assert comfy.fake.requests == []
+
+
 def test_the_library_index_answers_before_any_sidecar_or_request(comfy, monkeypatch):
     comfy.loras.mkdir(parents=True)
     path = comfy.loras / "indexed.safetensors"

@@ -116,10 +116,15 @@ def _from_info(path: Path, info: dict) -> LocalModel:
 
 
 def _from_row(row: dict) -> LocalModel:
+    """A library index row (``scan --json`` shape); the AIR, which rows do not hold, from the sidecar."""
+    from ..library.sidecars import read_info
+
     words = row.get("trainedWords") if isinstance(row.get("trainedWords"), list) else []
-    return LocalModel(path=Path(row["path"]), version_id=row.get("modelVersionId"), model_id=row.get("modelId"),
-                      name=row.get("modelName") or Path(row["path"]).stem, model_type=row.get("type"),
-                      air=make_air(row.get("modelId"), row.get("modelVersionId"), row.get("air")),
+    path = Path(row["path"])
+    air = row.get("air") or (read_info(path) or {}).get("air")
+    return LocalModel(path=path, version_id=row.get("modelVersionId"), model_id=row.get("modelId"),
+                      name=row.get("modelName") or path.stem, model_type=row.get("type"),
+                      air=make_air(row.get("modelId"), row.get("modelVersionId"), air),
                       trained_words=[w for w in words if isinstance(w, str)])
 
 
@@ -181,6 +186,22 @@ def remember(found: LocalModel) -> LocalModel:
     return found
 
 
+def _index_rows(ask) -> list[dict]:
+    """Rows from the library index (opened and closed around one question); [] without an index."""
+    index = open_library_index()
+    if index is None:
+        return []
+    try:
+        return list(ask(index) or ())
+    except Exception as exc:  # noqa: BLE001 - the index only saves requests
+        log.info("library index not usable: %s", exc)
+        return []
+    finally:
+        close = getattr(index, "close", None)
+        if close is not None:
+            close()
+
+
 def find_local(version_id: int, keys: tuple[str, ...] | None = None) -> LocalModel | None:
     """The file of a version already on disk, found without a request: memory, index, then sidecars."""
     keys = keys or tuple(dict.fromkeys(KEY_FOR_KIND.values()))
@@ -188,11 +209,9 @@ def find_local(version_id: int, keys: tuple[str, ...] | None = None) -> LocalMod
         known = _known.get(version_id)
     if known is not None and known.path.is_file():
         return known
-    index = open_library_index()
-    if index is not None:
-        for row in index.by_version(version_id) or ():
-            if row.get("path") and Path(row["path"]).is_file():
-                return remember(_from_row(row))
+    for row in _index_rows(lambda index: index.by_version(version_id)):
+        if row.get("path") and Path(row["path"]).is_file():
+            return remember(_from_row(row))
     found = _from_sidecars(version_id, keys)
     return remember(found) if found is not None else None
 
@@ -201,13 +220,20 @@ def local_info(path: Path) -> LocalModel | None:
     """What is known about a local file without a request: the index row, else its sidecar."""
     from ..library.sidecars import read_info
 
-    index = open_library_index()
-    if index is not None:
-        for row in index.rows(paths=[str(path)]) or ():
-            if row.get("modelVersionId"):
-                return _from_row(row)
+    for row in _index_rows(lambda index: index.rows(paths=[str(path)])):
+        if row.get("modelVersionId"):
+            return _from_row(row)
     info = read_info(path)
     return _from_info(path, info) if info and isinstance(info.get("id"), int) else None
+
+
+def record(result, plan) -> None:
+    """Tell the library index about a verified download (the app's Library then lists it at once)."""
+    try:
+        from ..library.index import index_download
+    except ImportError:
+        return
+    index_download(result, plan, host="comfyui")
 
 
 def run_download(downloader, plan):
@@ -276,6 +302,7 @@ def ensure_model(reference: str, *, kinds: tuple[str, ...] | None = None) -> Loc
         if found is not None:
             return found
     result = run_download(downloader, plan)
+    record(result, plan)
     return remember(LocalModel(
         path=Path(result.path), version_id=version.id, model_id=version.model_id,
         name=version.model.name or Path(result.path).stem, model_type=version.model.type,
