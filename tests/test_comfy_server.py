@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import stat
+import threading
 
 import pytest
 
@@ -36,7 +37,21 @@ def serve(prompt_server, calls):
         async with TestClient(TestServer(prompt_server.make_app(), host="127.0.0.1")) as client:
             return await calls(client)
 
-    return asyncio.run(main())
+    # A thread of its own: a browser test's event loop may still be running in this one.
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(120)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def test_the_pack_registers_routes_without_starting_the_app(comfy_server):

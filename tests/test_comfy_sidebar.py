@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
+import queue
 import threading
 from pathlib import Path
 
@@ -108,33 +110,88 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class BrowserThread:
+    """Playwright's sync API on a thread of its own: another test module's browser may be running (and
+    holding its event loop) on the test thread. ``call(fn)`` runs ``fn`` there and returns its result."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, name="comfy-sidebar-browser", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            self.browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            while True:
+                job = self.jobs.get()
+                if job is None:
+                    break
+                fn, box, done = job
+                try:
+                    box["value"] = fn()
+                except BaseException as exc:  # noqa: BLE001 - re-raised on the test thread
+                    box["error"] = exc
+                done.set()
+            self.browser.close()
+
+    def call(self, fn):
+        box, done = {}, threading.Event()
+        self.jobs.put((fn, box, done))
+        if not done.wait(120):
+            raise TimeoutError("the browser did not answer within 120 s")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+        self.thread.join(60)
+
+
+class PageProxy:
+    """A Playwright page whose every method runs on the browser's thread."""
+
+    def __init__(self, browser: BrowserThread, page) -> None:
+        self._browser, self._page = browser, page
+
+    def __getattr__(self, name):
+        attribute = getattr(self._page, name)
+        if not callable(attribute):
+            return attribute
+        return lambda *args, **kw: self._browser.call(lambda: attribute(*args, **kw))
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is missing: run tests/setup.sh")
         pytest.skip("no /usr/bin/chromium (tests/setup.d/20-browser.sh installs it)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("playwright is missing: run tests/setup.sh")
         pytest.skip("playwright is not installed (tests/setup.d/20-browser.sh installs it)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+    worker = BrowserThread()
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture
 def page(browser, harness):
-    page = browser.new_page(viewport={"width": 1280, "height": 720})
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(harness)
-    page.wait_for_function("window.ready === true")
-    yield page
-    page.close()
+
+    def make():
+        real = browser.browser.new_page(viewport={"width": 1280, "height": 720})
+        real.on("pageerror", lambda exc: errors.append(str(exc)))
+        real.goto(harness)
+        real.wait_for_function("window.ready === true")
+        return real
+
+    real = browser.call(make)
+    yield PageProxy(browser, real)
+    browser.call(real.close)
     assert errors == []
 
 
