@@ -126,6 +126,9 @@ def test_validate_inputs_lets_a_reference_through_and_says_what_is_wrong(comfy):
     assert "not a Civitai URL" in loader.VALIDATE_INPUTS(lora_name="(none)", reference="https://example.com/x")
     assert "give a Civitai reference" in loader.VALIDATE_INPUTS(lora_name="gone.safetensors", reference="")
     assert comfy.nodes["CivitaiDownload"].VALIDATE_INPUTS(reference="") == "give a Civitai reference"
+    # A linked reference (from CivitaiSearch's air) has no value yet when ComfyUI validates: checked at run time.
+    assert loader.VALIDATE_INPUTS(lora_name="(none)") is True
+    assert comfy.nodes["CivitaiDownload"].VALIDATE_INPUTS() is True
     assert comfy.fake.requests == []
 
 

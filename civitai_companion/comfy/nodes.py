@@ -39,8 +39,11 @@ def _words(words: list[str]) -> str:
     return ", ".join(split_words(words))
 
 
-def _check_choice(key: str, name: str, reference: str) -> bool | str:
-    """A reference must parse (no request); without one the local file must exist."""
+def _check_choice(key: str, name: str | None, reference: str | None) -> bool | str:
+    """A reference must parse (no request); without one the local file must exist. A linked input
+    (None: ComfyUI validates before its source has run) is checked when the node runs."""
+    if reference is None or (name is None and not (reference or "").strip()):
+        return True
     if (reference or "").strip():
         try:
             runtime.read_reference(reference)
@@ -126,15 +129,17 @@ class CivitaiModelInfo:
     DESCRIPTION = "Identifies a local model file on Civitai by its SHA-256 and gives its trained words."
 
     @classmethod
-    def VALIDATE_INPUTS(cls, kind, file):  # noqa: A002
+    def VALIDATE_INPUTS(cls, kind=None, file=None):  # noqa: A002
         import folder_paths
 
+        if kind is None or file is None:
+            return True  # linked: checked when the node runs
         if kind in folder_paths.folder_names_and_paths and folder_paths.get_full_path(kind, file):
             return True
         return f"{file!r} is not in models/{kind}"
 
     @classmethod
-    def IS_CHANGED(cls, kind, file):  # noqa: A002
+    def IS_CHANGED(cls, kind=None, file=None, **_):  # noqa: A002
         import folder_paths
 
         path = folder_paths.get_full_path(kind, file)
@@ -207,11 +212,11 @@ class CivitaiLoraLoader:
     DESCRIPTION = "Applies a LoRA chosen locally or by Civitai reference (downloaded into models/loras when missing)."
 
     @classmethod
-    def VALIDATE_INPUTS(cls, lora_name, reference):
+    def VALIDATE_INPUTS(cls, lora_name=None, reference=None):
         return _check_choice("loras", lora_name, reference)
 
     @classmethod
-    def IS_CHANGED(cls, lora_name, reference, **_):
+    def IS_CHANGED(cls, lora_name=None, reference=None, **_):
         return runtime.reference_key(reference) if (reference or "").strip() else f"file:{lora_name}"
 
     def load_lora(self, model, clip, lora_name, reference, strength_model, strength_clip):
@@ -247,11 +252,11 @@ class CivitaiCheckpointLoader:
     DESCRIPTION = "Loads a checkpoint chosen locally or by Civitai reference (downloaded into models/checkpoints)."
 
     @classmethod
-    def VALIDATE_INPUTS(cls, ckpt_name, reference):
+    def VALIDATE_INPUTS(cls, ckpt_name=None, reference=None):
         return _check_choice("checkpoints", ckpt_name, reference)
 
     @classmethod
-    def IS_CHANGED(cls, ckpt_name, reference):
+    def IS_CHANGED(cls, ckpt_name=None, reference=None, **_):
         return runtime.reference_key(reference) if (reference or "").strip() else f"file:{ckpt_name}"
 
     def load_checkpoint(self, ckpt_name, reference):
@@ -279,11 +284,13 @@ class CivitaiDownload:
     DESCRIPTION = "Downloads a Civitai version into the ComfyUI folder for its type (the file type wins)."
 
     @classmethod
-    def VALIDATE_INPUTS(cls, reference):
-        return _check_choice("", "", reference) if (reference or "").strip() else "give a Civitai reference"
+    def VALIDATE_INPUTS(cls, reference=None):
+        if reference is not None and not reference.strip():
+            return "give a Civitai reference"
+        return _check_choice("", "", reference)
 
     @classmethod
-    def IS_CHANGED(cls, reference):
+    def IS_CHANGED(cls, reference=None, **_):
         return runtime.reference_key(reference)
 
     def download(self, reference):
