@@ -27,7 +27,7 @@ const tabs = [];
 const graph = { nodes: [], add(node) { this.nodes.push(node); }, setDirtyCanvas() {} };
 const toasts = [];
 export const app = {
-  graph, canvas: { graph_mouse: [240, 160], selected_nodes: {} },
+  graph, canvas: { visible_area: [-100, 50, 1000, 600], selected_nodes: {} },
   extensionManager: { registerSidebarTab(tab) { tabs.push(tab); }, toast: { add(t) { toasts.push(t); } } },
   extensions: [], refreshed: 0,
   refreshComboInNodes() { this.refreshed += 1; },
@@ -243,7 +243,7 @@ def test_sending_a_resource_adds_a_node_with_the_reference_as_an_air(page, model
     nodes = page.evaluate("() => window.harness.app.graph.nodes.map(n => ({type: n.type, pos: n.pos,"
                           " reference: n.widgets.find(w => w.name === 'reference').value}))")
     assert handled is True
-    assert nodes == [{"type": node_type, "pos": [240, 160], "reference": "civitai:12@34"}]
+    assert nodes == [{"type": node_type, "pos": [250, 250], "reference": "civitai:12@34"}]  # mid-canvas
 
 
 def test_a_given_air_is_kept_as_it_is(page):

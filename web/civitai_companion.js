@@ -17,6 +17,7 @@ const LOADER_FOR = { lora: "CivitaiLoraLoader", locon: "CivitaiLoraLoader", dora
 let element = null; // one app instance, re-appended each time ComfyUI renders the tab
 let loading = null;
 let lastTextArea = null; // the prompt box the user was last typing in
+let added = 0; // nodes added from the app, to place each one apart
 
 function moduleURL() {
   return typeof api.fileURL === "function" ? api.fileURL(MODULE_PATH) : MODULE_PATH;
@@ -37,6 +38,15 @@ function nodeTypeFor(ref) {
   return LOADER_FOR[type] || "CivitaiDownload";
 }
 
+function newNodePosition() {
+  // In the middle of what the canvas shows (the sidebar covers its left part), each next one a bit lower.
+  const area = app.canvas?.visible_area;
+  const [x, y, width, height] = area ? [area[0], area[1], area[2], area[3]] : [];
+  const step = 40 * (added++ % 8);
+  if ([x, y, width, height].every(Number.isFinite)) return [x + width / 2 - 150 + step, y + height / 3 + step];
+  return [100 + step, 100 + step];
+}
+
 function addReferenceNode(ref) {
   const reference = airOf(ref);
   const type = nodeTypeFor(ref);
@@ -44,8 +54,7 @@ function addReferenceNode(ref) {
   if (!node) return false;
   const widget = node.widgets?.find((w) => w.name === "reference");
   if (widget) widget.value = reference;
-  const [x, y] = app.canvas?.graph_mouse || [];
-  node.pos = [Number.isFinite(x) ? x : 100, Number.isFinite(y) ? y : 100];
+  node.pos = newNodePosition();
   app.graph.add(node);
   app.graph.setDirtyCanvas?.(true, true);
   toast("success", `${node.title || type}: ${reference}`);
