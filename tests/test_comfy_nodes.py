@@ -252,16 +252,20 @@ def test_cancel_mid_download_leaves_no_model_file_and_the_next_run_resumes(comfy
     monkeypatch.setattr(runtime, "make_downloader", _small_chunks(runtime.make_downloader))
     pressed = threading.Event()
 
-    def press_cancel_once(value, total, preview, node_id=None):
+    def comfyui_hook(value, total, preview, node_id=None):
+        """ComfyUI's own progress hook raises once Cancel was pressed; here Cancel is pressed mid-file."""
         if 0 < value < total and not pressed.is_set():
             pressed.set()
             mm.interrupt_current_processing(True)
+        mm.throw_exception_if_processing_interrupted()
 
-    comfy.modules["comfy.utils"].set_progress_bar_global_hook(press_cancel_once)
+    comfy.modules["comfy.utils"].set_progress_bar_global_hook(comfyui_hook)
     with pytest.raises(mm.InterruptProcessingException):
         run(comfy.nodes["CivitaiLoraLoader"], **lora_inputs(version["air"]))
+    assert not [t for t in threading.enumerate() if t.name == "civitai-download"]  # the download stopped too
     target = comfy.loras / version["files"][0]["name"]
     assert not target.exists() and part_path(target).exists()
+    assert sorted(p.name for p in comfy.loras.iterdir()) == [part_path(target).name, state_path(target).name]
     assert comfy.fp.get_filename_list("loras") == []  # ComfyUI lists no half file
     assert mm.processing_interrupted() is False  # the flag is ComfyUI's to reset, and was
     comfy.fake.clear_faults()

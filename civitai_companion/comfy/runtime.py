@@ -257,16 +257,22 @@ def run_download(downloader, plan):
 
     worker = threading.Thread(target=work, name="civitai-download", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(POLL_SECONDS)
-        if mm.processing_interrupted():
+    try:
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            if mm.processing_interrupted():
+                cancel.set()
+            event = latest[0]
+            if event is not None and event.total:
+                bar.update_absolute(min(event.bytes_done, event.total), event.total)  # ComfyUI's hook raises on Cancel
+    finally:
+        if worker.is_alive():  # this thread is leaving (Cancel raised in the progress hook): stop the download
             cancel.set()
-        event = latest[0]
-        if event is not None and event.total:
-            bar.update_absolute(min(event.bytes_done, event.total), event.total)
+            worker.join()
+        if cancel.is_set():
+            log.info("download of %s cancelled; the partial file is kept so the next run resumes it", plan.name)
     error = outcome.get("error")
-    if isinstance(error, DownloadCancelled) or (cancel.is_set() and error is None and "result" not in outcome):
-        log.info("download of %s cancelled; the partial file is kept so the next run resumes it", plan.name)
+    if isinstance(error, DownloadCancelled) or cancel.is_set():
         mm.throw_exception_if_processing_interrupted()
         raise mm.InterruptProcessingException()
     if error is not None:
