@@ -276,6 +276,7 @@ def cmd_updates(args: argparse.Namespace) -> int:
                     "newerVersionName": e.newer.name,
                     "newerBaseModel": e.newer.base_model,
                     "newerPublishedAt": e.newer.published_at,
+                    **({"otherBaseVersions": e.to_json()["otherBaseVersions"]} if e.other_base else {}),
                 }
                 for e in found
             ]
@@ -289,6 +290,10 @@ def cmd_updates(args: argparse.Namespace) -> int:
         print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0, cut_left=(0,))
     else:
         print(_no_updates(report))
+    if not args.json:  # releases for other base models are news, not updates
+        for e in (e for e in report.entries if e.other_base):
+            also = ", ".join(f"{o.base_model}: {o.name} ({o.id})" for o in e.other_base)
+            print(f"also for {also} — {_display(e.path, _root(args))}")
     _print_errors(report.entries, _root(args))
     return 1 if report.count("error") else 0
 

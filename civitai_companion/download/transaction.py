@@ -28,7 +28,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
-from ..api import CivitaiClient, ModelVersion
+from ..api import CivitaiClient, CivitaiError, ModelVersion
 from ..api.errors import looks_like_html
 from ..library.index import index_download
 from .errors import DownloadCancelled, DownloadError, DownloadInterrupted, IntegrityError
@@ -394,12 +394,28 @@ class Downloader:
 
             options = {"session": self.client.session, "base_url": self.client.base_url,
                        "host": self.host or getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}
+            options.setdefault("model", self._model_for_sidecars(plan.version))
             result.sidecars = write_sidecars(result.path, plan.version, sha256=result.sha256 or "", **options)
             result.warnings.extend(result.sidecars.warnings)
         except Exception as exc:  # noqa: BLE001 - the model file is good; a sidecar problem must not undo it
             message = f"sidecars not written: {exc}"
             log.warning("%s: %s", result.path.name, message)
             result.warnings.append(message)
+
+
+    def _model_for_sidecars(self, version: ModelVersion):
+        """The version's model, asked for only when the sidecars need it: most versions have no description
+        of their own (the model's is used), and a version with only videos borrows another's picture."""
+        from ..library.previews import pick_preview_image
+
+        stills = pick_preview_image(version, max_nsfw_level=self.sidecar_options.get("max_nsfw_level", 1))
+        if version.model_id is None or (version.description and stills is not None):
+            return None
+        try:
+            return self.client.model(version.model_id)
+        except CivitaiError as exc:
+            log.info("model %s not fetched for its description: %s", version.model_id, exc)
+            return None
 
 
 def download(ref: str | int | ModelVersion, *, client: CivitaiClient | None = None, **options: Any) -> DownloadResult:

@@ -15,7 +15,8 @@ _EXPORTS = {
     "scan": "scanner", "ScanEntry": "scanner", "ScanReport": "scanner", "find_model_files": "scanner",
     "entries_for_paths": "scanner", "is_model_file": "scanner", "MODEL_EXTENSIONS": "scanner",
     "resolve_hashes": "resolve", "UnknownCache": "resolve",
-    "check_updates": "updates", "newer_version": "updates",
+    "check_updates": "updates", "newer_version": "updates", "find_update": "updates", "find_updates": "updates",
+    "Update": "updates",
     "write_sidecars": "sidecars", "read_info": "sidecars", "read_user_json": "sidecars",
     "build_prompt": "prompts", "prompt_for_file": "prompts", "split_words": "prompts", "network_tag": "prompts",
 }

@@ -100,7 +100,8 @@ UPDATE_KEYS = ("newerVersionId", "newerVersionName", "otherBaseVersions")
 
 
 def version_row(path: str | os.PathLike, sha256: str | None, version: "ModelVersion", *, kind: str | None = None,
-                preview: str | os.PathLike | None = None, newer: "ModelVersion | None" = None) -> dict:
+                preview: str | os.PathLike | None = None, newer: "ModelVersion | None" = None,
+                other_base: "Iterable[ModelVersion]" = ()) -> dict:
     """The ``scan --json`` object of a resolved file: Civitai's names for Civitai's values. The library
     index stores exactly this, so ``library --json`` and ``scan --json`` answer alike."""
     v = version
@@ -111,6 +112,9 @@ def version_row(path: str | os.PathLike, sha256: str | None, version: "ModelVers
     }
     if newer is not None:
         out["newerVersionId"], out["newerVersionName"] = newer.id, newer.name
+    if other_base:  # later releases for other base models: news, not updates (see updates.py)
+        out["otherBaseVersions"] = [{"modelVersionId": o.id, "versionName": o.name, "baseModel": o.base_model}
+                                    for o in other_base]
     out["kind"], out["preview"] = kind, str(preview) if preview else None
     return out
 

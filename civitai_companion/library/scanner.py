@@ -22,7 +22,7 @@ from ..api import CivitaiClient, ModelVersion
 from ..api.types import VersionModel
 from .index import version_row
 from .resolve import UnknownCache, resolve_hashes
-from .updates import check_updates
+from .updates import find_updates
 
 if TYPE_CHECKING:
     from .hash_cache import HashCache
@@ -57,6 +57,7 @@ class ScanEntry:
     status: str = "pending"
     version: ModelVersion | None = None
     newer: ModelVersion | None = None
+    other_base: list[ModelVersion] = field(default_factory=list)  # later releases for other base models
     error: str | None = None
     from_unknown_cache: bool = False
     sidecars: "SidecarResult | None" = None
@@ -78,7 +79,7 @@ class ScanEntry:
         """The ``scan --json`` object (see :func:`version_row`)."""
         if self.status == "resolved" and self.version is not None:
             out = version_row(self.path, self.sha256, self.version, kind=self.kind, preview=self.preview,
-                              newer=self.newer)
+                              newer=self.newer, other_base=self.other_base)
             for key, value in self.carried.items():
                 out.setdefault(key, value)
             return out
@@ -238,8 +239,7 @@ def scan(
                              progress=phase("resolve"), cancel=cancel)
         resolved = [e for e in entries if e.status == "resolved"]
         checked = bool(updates and not offline and resolved and not report.cancelled)
-        if checked:
-            _check_updates(resolved, client, report, progress=phase("updates"), cancel=cancel)
+        models = _check_updates(resolved, client, report, progress=phase("updates"), cancel=cancel) if checked else {}
         # Files the index answered for have their sidecars already. They are rewritten when Civitai's names
         # changed, for another host, or to replace previews: from the version body their .civitai.info
         # keeps, or the update check's fresher one (no lookup needed either way).
@@ -247,7 +247,8 @@ def scan(
                  or ((replace_previews or e.sidecars_host != host) and full_version(e))]
         if sidecars and not offline and write and not report.cancelled:
             _write_all_sidecars(write, client=client, host=host, previews=previews, replace_previews=replace_previews,
-                                max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
+                                max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel,
+                                models=models)
         find_previews(entries)
         report.cancelled = bool(cancel is not None and cancel.is_set())
         if index is not None and not report.cancelled:
@@ -258,19 +259,22 @@ def scan(
     return report
 
 
-def _check_updates(resolved, client, report, *, progress, cancel) -> None:
-    """Newer versions of every resolved file, 100 models a request; the same answer refreshes the
-    names and trained words of files the index answered for (Civitai may have renamed them)."""
+def _check_updates(resolved, client, report, *, progress, cancel) -> dict:
+    """Real updates (and other-base releases) of every resolved file, 100 models a request; the same
+    answer refreshes the names and trained words of files the index answered for (Civitai may have
+    renamed them). Returns the models, which also lend descriptions and previews to the sidecars."""
     def counted() -> None:
         report.requests += 1
 
-    newer, models = check_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
-                                  progress=progress)
+    found, models = find_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
+                                 progress=progress)
     for entry in resolved:
         model = models.get(entry.version.model_id)
         if model is None:
             continue  # this model's check failed or it is gone: keep what the index knew
-        entry.newer, entry.carried = newer.get(entry.version.id), {}
+        update = found.get(entry.version.id)
+        entry.newer, entry.carried = (update.newer if update else None), {}
+        entry.other_base = update.other_base if update else []
         if entry.from_index:
             listed = next((v for v in model.model_versions if v.id == entry.version.id), None)
             if listed is not None:
@@ -282,6 +286,7 @@ def _check_updates(resolved, client, report, *, progress, cancel) -> None:
                 before = version_row(entry.path, entry.sha256, entry.version)
                 entry.version = listed
                 entry.refreshed = version_row(entry.path, entry.sha256, listed) != before
+    return models
 
 
 def _hash_entries(entries, cache, report, *, workers, progress, cancel) -> None:
@@ -337,7 +342,7 @@ def _resolve_entries(entries, client, report, *, unknown_cache, refresh, progres
 
 
 def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, max_nsfw_level, progress,
-                        cancel) -> None:
+                        cancel, models=None) -> None:
     from .sidecars import write_sidecars
 
     def one(entry: ScanEntry) -> None:
@@ -347,7 +352,7 @@ def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, m
             entry.sidecars = write_sidecars(
                 entry.path, entry.version, sha256=entry.sha256, session=client.session, host=host,
                 max_nsfw_level=max_nsfw_level, preview=previews, replace_preview=replace_previews,
-                base_url=client.base_url,
+                base_url=client.base_url, model=(models or {}).get(entry.version.model_id),
             )
             entry.warnings.extend(entry.sidecars.warnings)
         except OSError as exc:  # the file is still resolved; only its sidecars failed
