@@ -46,15 +46,27 @@ other_machine:
 
 def test_is_default_makes_a_section_the_download_target(tmp_path):
     root = write(tmp_path / "ComfyUI", """
+plain:
+    loras: /plain/loras
 mine:
     base_path: ~/models-elsewhere
     is_default: true
-    loras: loras
+    loras: |
+        loras
+        more-loras
 """)
     layout = get_layout("comfyui", root)
-    target = os.path.expanduser("~/models-elsewhere/loras")
-    assert str(layout.folder_for("LORA")) == target
-    assert [str(p) for p in layout.scan_folders()["lora"]] == [target, str(root / "models" / "loras")]
+    home = os.path.expanduser("~/models-elsewhere")
+    # each is_default folder is put first in turn, as ComfyUI's folder_paths does
+    assert [str(p) for p in layout.scan_folders()["lora"]] == [
+        f"{home}/more-loras", f"{home}/loras", str(root / "models" / "loras"), "/plain/loras"]
+    assert str(layout.folder_for("LORA")) == f"{home}/more-loras"
+
+
+def test_a_default_folder_named_again_is_moved_not_repeated(tmp_path):
+    root = write(tmp_path / "ComfyUI", "again:\n  is_default: true\n  loras: models/loras\n")
+    layout = get_layout("comfyui", root)
+    assert layout.scan_folders()["lora"] == [root / "models" / "loras"]
 
 
 def test_relative_folders_without_base_path_are_taken_from_the_file(tmp_path, monkeypatch):
@@ -65,10 +77,14 @@ comfyui:
     vae: $SHARED_MODELS/vae
     unet: old-unet
     clip: old-clip
+with_base:
+    base_path: $SHARED_MODELS
+    upscale_models: upscale
 """)
     scan = get_layout("comfyui", root).scan_folders()
     assert root / "more" / "checkpoints" in scan["checkpoint"]
-    assert tmp_path / "env-models" / "vae" in scan["vae"]
+    assert root / "$SHARED_MODELS" / "vae" in scan["vae"]  # ComfyUI expands base_path only
+    assert tmp_path / "env-models" / "upscale" in scan["upscaler"]
     assert root / "old-unet" in scan["diffusion_model"]  # legacy key names count as ComfyUI counts them
     assert root / "old-clip" in scan["text_encoder"]
 

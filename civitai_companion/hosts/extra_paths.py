@@ -4,8 +4,11 @@ exactly the folders ComfyUI sees.
 The file has sections (``comfyui``, ``a111``, or any name), each a mapping of folder keys (``loras``,
 ``checkpoints``, ...) to one folder or several, one per line (a YAML ``|`` block). ``base_path`` is
 prepended to every folder of its section (itself taken from the file's folder when relative, with
-``~`` and ``$VARS`` expanded); ``is_default: true`` puts the section's folders before ComfyUI's own,
-so they become the download target. Inside ComfyUI none of this is needed: ``folder_paths`` knows.
+``~`` and ``$VARS`` expanded; the folders are not expanded, as ComfyUI does not expand them either); a
+relative folder without ``base_path`` is taken from the file's folder. Folders are added in the file's
+order after ComfyUI's own, except that ``is_default: true`` puts each of a section's folders first, so
+the last one becomes the download target, exactly as ComfyUI's ``folder_paths`` orders them. Inside
+ComfyUI none of this is needed: ``folder_paths`` knows.
 """
 
 from __future__ import annotations
@@ -27,28 +30,31 @@ _NOT_FOLDERS = {"base_path", "is_default"}
 
 @dataclass
 class ExtraPaths:
-    """Folders by ComfyUI key: ``first`` go before ComfyUI's own folders (``is_default``), ``last`` after."""
+    """The file's folders by ComfyUI key, in the file's order, each with its section's ``is_default``."""
 
     source: Path | None = None
-    first: dict[str, list[Path]] = field(default_factory=dict)
-    last: dict[str, list[Path]] = field(default_factory=dict)
+    added: dict[str, list[tuple[Path, bool]]] = field(default_factory=dict)
+
+    def add(self, key: str, folder: Path, is_default: bool) -> None:
+        self.added.setdefault(LEGACY_KEYS.get(key, key), []).append((folder, is_default))
 
     def around(self, key: str, defaults: list[Path]) -> list[Path]:
-        """ComfyUI's folders of ``key`` with this file's folders before and after, each folder once."""
-        names = (key, *(old for old, new in LEGACY_KEYS.items() if new == key))
-        ordered = [p for n in names for p in self.first.get(n, [])] + list(defaults)
-        ordered += [p for n in names for p in self.last.get(n, [])]
-        seen: set[str] = set()
-        unique = []
-        for path in ordered:
-            norm = os.path.normcase(os.path.normpath(path))
-            if norm not in seen:
-                seen.add(norm)
-                unique.append(path)
-        return unique
+        """ComfyUI's own folders of ``key`` with this file's added the way ``folder_paths`` adds them:
+        appended, or put first for ``is_default`` (a folder already listed is moved, never repeated)."""
+        paths = list(dict.fromkeys(defaults))
+        for folder, is_default in self.added.get(LEGACY_KEYS.get(key, key), []):
+            if folder in paths:
+                if is_default and paths[0] != folder:
+                    paths.remove(folder)
+                    paths.insert(0, folder)
+            elif is_default:
+                paths.insert(0, folder)
+            else:
+                paths.append(folder)
+        return paths
 
     def keys(self) -> set[str]:
-        return {LEGACY_KEYS.get(k, k) for k in (*self.first, *self.last)}
+        return set(self.added)
 
 
 def _expand(text: str) -> str:
@@ -86,7 +92,7 @@ def parse(text: str, *, source: Path) -> ExtraPaths:
         if isinstance(base, str) and base.strip():
             base_path = Path(_expand(base.strip()))
             base_path = base_path if base_path.is_absolute() else here / base_path
-        target = result.first if conf.get("is_default") else result.last
+        is_default = bool(conf.get("is_default"))
         for key, value in conf.items():
             if key in _NOT_FOLDERS:
                 continue
@@ -98,10 +104,10 @@ def parse(text: str, *, source: Path) -> ExtraPaths:
                 line = line.strip()
                 if not line:
                     continue
-                folder = Path(_expand(line))
-                if not folder.is_absolute():
+                folder = Path(line)
+                if base_path is not None or not folder.is_absolute():
                     folder = (base_path or here) / folder
-                target.setdefault(str(key), []).append(Path(os.path.normpath(folder)))
+                result.add(str(key), Path(os.path.normpath(folder)), is_default)
     return result
 
 
