@@ -231,9 +231,9 @@ def test_a_loader_refuses_a_reference_of_another_kind_and_names_the_right_node(c
 def test_download_node_puts_each_type_where_comfyui_looks_and_the_file_type_wins(comfy):
     vae_model = comfy.fake.add_model(name="Lone VAE", type="VAE", file_sizes=(2048,))
     embedding = comfy.fake.add_model(name="Tiny Embedding", type="TextualInversion", file_sizes=(1024,))
-    mislabelled = comfy.fake.add_model(name="Baked VAE", type="Checkpoint", file_sizes=())
-    version_id = mislabelled["modelVersions"][0]["id"]
-    comfy.fake.add_file(version_id, name="baked_vae.safetensors", type="VAE", primary=True, size=2048)
+    unet_only = comfy.fake.add_model(name="Bare UNet", type="Checkpoint", file_sizes=())
+    version_id = unet_only["modelVersions"][0]["id"]
+    comfy.fake.add_file(version_id, name="bare_unet.safetensors", type="Diffusion Model", primary=True, size=2048)
     paths = {}
     for label, ref in (("vae", first_version(vae_model)["air"]), ("embedding", first_version(embedding)["air"]),
                        ("file type", str(version_id))):
@@ -242,7 +242,8 @@ def test_download_node_puts_each_type_where_comfyui_looks_and_the_file_type_wins
         assert ui["text"] == [path]
     assert paths["vae"].parent == Path(comfy.fp.get_folder_paths("vae")[0])
     assert paths["embedding"].parent == Path(comfy.fp.get_folder_paths("embeddings")[0])
-    assert paths["file type"] == Path(comfy.fp.get_folder_paths("vae")[0]) / "baked_vae.safetensors"
+    # a Checkpoint version whose file is a "Diffusion Model" goes where ComfyUI loads diffusion models
+    assert paths["file type"] == Path(comfy.fp.get_folder_paths("diffusion_models")[0]) / "bare_unet.safetensors"
 
 
 def test_cancel_mid_download_leaves_no_model_file_and_the_next_run_resumes(comfy, monkeypatch):
