@@ -1,4 +1,4 @@
-"""Host shims for tests: fresh copies of ComfyUI's ``folder_paths`` and A1111's ``modules.*``.
+"""Host shims for tests: fresh copies of ComfyUI's ``folder_paths``, ``comfy.*``, ``server`` and A1111's ``modules.*``.
 
 Load this file by path (it works with any pytest import mode) and call ``install_comfyui`` or
 ``install_a1111`` with pytest's ``monkeypatch``: the shim modules are put into ``sys.modules`` for one
@@ -30,6 +30,24 @@ def install_comfyui(monkeypatch, base: str | os.PathLike):
     module = _load(monkeypatch, "folder_paths", HERE / "folder_paths.py")
     module.reset(base)
     return module
+
+
+COMFY_MODULES = ("comfy", "comfy.utils", "comfy.sd", "comfy.model_management", "server")
+
+
+def install_comfy_modules(monkeypatch):
+    """Fresh ``comfy``, ``comfy.utils``, ``comfy.sd``, ``comfy.model_management`` and ``server`` (with a
+    ``PromptServer.instance``); returns them by name."""
+    package = _load(monkeypatch, "comfy", HERE / "comfy" / "__init__.py", package=True)
+    found = {"comfy": package}
+    for name in COMFY_MODULES[1:-1]:
+        module = _load(monkeypatch, name, HERE / "comfy" / (name.split(".")[1] + ".py"))
+        setattr(package, name.split(".")[1], module)
+        found[name] = module
+    server = _load(monkeypatch, "server", HERE / "server.py")
+    server.PromptServer()
+    found["server"] = server
+    return found
 
 
 def install_a1111(monkeypatch, data_dir: str | os.PathLike, *, models_dir: str | os.PathLike | None = None):

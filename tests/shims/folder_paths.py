@@ -86,6 +86,15 @@ def add_model_folder_path(folder_name: str, full_folder_path: str, is_default: b
     filename_list_cache.pop(folder_name, None)
 
 
+def add_extra_model_paths(base: str | os.PathLike, folders: dict[str, str], *, is_default: bool = False) -> None:
+    """What an ``extra_model_paths.yaml`` section does: ``key: relative/path`` under ``base``; with
+    ``is_default: true`` its folders are listed first, so new files go there."""
+    for key, relative in folders.items():
+        for line in str(relative).splitlines():
+            if line.strip():
+                add_model_folder_path(key, os.path.join(os.fspath(base), line.strip()), is_default)
+
+
 def get_folder_paths(folder_name: str) -> list[str]:
     return list(folder_names_and_paths[map_legacy(folder_name)][0])
 
