@@ -15,7 +15,7 @@ from civitai_companion.library.sidecars import existing_previews
 from tests.fake_civitai import make_safetensors
 
 RESOLVED_KEYS = {"path", "sha256", "status", "modelId", "modelVersionId", "modelName", "versionName", "type",
-                 "baseModel", "trainedWords"}
+                 "baseModel", "trainedWords", "kind", "preview"}
 
 
 def run(capsys, *argv):
@@ -42,13 +42,13 @@ def test_scan_json_a1111(fake_civitai, capsys, tmp_path):
 
     assert code == 0, err
     rows = {r["path"].rsplit("/", 1)[1]: r for r in json.loads(out)}
-    assert set(rows["pjx.safetensors"]) == RESOLVED_KEYS | {"newerVersionId"}
+    assert set(rows["pjx.safetensors"]) == RESOLVED_KEYS | {"newerVersionId", "newerVersionName"}
     assert rows["pjx.safetensors"]["modelVersionId"] == old["id"]
     assert rows["pjx.safetensors"]["newerVersionId"] == lora["modelVersions"][0]["id"]
     assert rows["pjx.safetensors"]["trainedWords"] == ["pjx, glow"]
     assert rows["pjx.safetensors"]["sha256"] == old["files"][0]["hashes"]["SHA256"]
     assert rows["own.pt"] == {"path": str(root / "embeddings" / "own.pt"), "status": "unknown",
-                              "sha256": rows["own.pt"]["sha256"]}
+                              "sha256": rows["own.pt"]["sha256"], "kind": "embedding", "preview": None}
     assert json.loads((root / "models" / "Lora" / "pjx.json").read_text())["sd version"] == "SDXL"
 
 

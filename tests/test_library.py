@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from civitai_companion.api import CivitaiClient, ServerError
+from civitai_companion.api import CivitaiClient, CivitaiError
 from civitai_companion.library.hash_cache import HashCache
 from civitai_companion.hosts import get_layout
 from civitai_companion.library import entries_for_paths, find_model_files, is_model_file, scan
@@ -151,43 +151,45 @@ def test_resolve_batches_of_100(fake_civitai, client):
     assert sum(1 for v in answers.values() if v is None) == 249
 
 
-def test_failed_batch_falls_back_to_single_gets(fake_civitai, client, tmp_path):
+@pytest.mark.parametrize("status", [400, 404, 405])
+def test_a_refused_batch_route_falls_back_to_single_gets(fake_civitai, client, tmp_path, status):
     a = fake_civitai.add_model(name="Fall A")
     b = fake_civitai.add_model(name="Fall B")
     install(fake_civitai, tmp_path / "a.safetensors", a)
     install(fake_civitai, tmp_path / "b.safetensors", b)
     (tmp_path / "c.safetensors").write_bytes(make_safetensors(32, seed=7))
     fake_civitai.clear_requests()
-    fake_civitai.set_api_fault(BY_HASH, 500, times=5)  # every try of the batch POST fails
+    body = "<html><body>Not Found</body></html>" if status == 404 else None  # a site without the route
+    fake_civitai.set_api_fault(BY_HASH, status, times=1, body=body)
 
     report = scan(entries_for_paths([tmp_path]), client=client, sidecars=False, updates=False)
 
     assert {n: e.status for n, e in by_name(report).items()} == {
         "a.safetensors": "resolved", "b.safetensors": "resolved", "c.safetensors": "unknown"}
-    assert len(posts(fake_civitai)) == 5
+    assert len(posts(fake_civitai)) == 1
     assert len(gets(fake_civitai)) == 3
 
 
-class SecondBatchFails(CivitaiClient):
-    """A client whose second by-hash POST fails, as a flaky server's would."""
+class SecondBatchRefused(CivitaiClient):
+    """A client whose second by-hash POST is refused, as a proxy that limits bodies might."""
 
     calls = 0
 
     def versions_by_hashes(self, sha256s):
         self.calls += 1
         if self.calls == 2:
-            raise ServerError("server error 502 for by-hash", status=502)
+            raise CivitaiError("HTTP 405: method not allowed", status=405)
         return super().versions_by_hashes(sha256s)
 
 
-def test_only_the_failed_batch_is_asked_one_by_one(fake_civitai):
+def test_only_the_refused_batch_is_asked_one_by_one(fake_civitai):
     first = fake_civitai.add_model(name="In Batch One")
     second = fake_civitai.add_model(name="In Batch Two")
     sha = {m["id"]: m["modelVersions"][0]["files"][0]["hashes"]["SHA256"] for m in (first, second)}
     hashes = [sha[first["id"]]] + [f"{i:064X}" for i in range(1, 150)] + [sha[second["id"]]]
     fake_civitai.clear_requests()
 
-    answers = resolve_hashes(SecondBatchFails(sleep=lambda _s: None), hashes)
+    answers = resolve_hashes(SecondBatchRefused(sleep=lambda _s: None), hashes)
 
     assert [len(json.loads(r.body)) for r in posts(fake_civitai)] == [100]
     asked = [r.path.rsplit("/", 1)[1] for r in gets(fake_civitai)]
@@ -202,7 +204,7 @@ def test_a_500_for_one_single_lookup_fails_only_that_file(fake_civitai, client, 
     install(fake_civitai, tmp_path / "good.safetensors", good)
     (tmp_path / "odd.safetensors").write_bytes(make_safetensors(24, seed=13))
     odd = hashlib.sha256((tmp_path / "odd.safetensors").read_bytes()).hexdigest().upper()
-    fake_civitai.set_api_fault(BY_HASH, 500, times=5)  # the batch fails, with all its retries
+    fake_civitai.set_api_fault(BY_HASH, 405, times=1)  # the batch route is refused
     fake_civitai.set_api_fault(f"{BY_HASH}/{odd}", 500, times=None)
 
     report = scan(entries_for_paths([tmp_path]), client=client, sidecars=False, updates=False)

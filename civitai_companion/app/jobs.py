@@ -99,22 +99,17 @@ class Jobs:
             self._progress[job.id] = (event.speed, event.eta, event.phase)
 
     def file_added(self, path: Path, plan: Any) -> None:
-        """A verified file is in place: record it and tell the host (from the download thread)."""
-        kind = None
-        try:
-            kind = self.service.layout().kind_for(plan.version.model.type, plan.file.type)
-        except (OSError, ValueError):
-            pass
-        try:
-            self.service.library_view.record_download(path, plan.version, plan.file, kind=kind)
-        except Exception as exc:  # noqa: BLE001 - the file is good; the index catches up at the next scan
-            log.warning("could not record %s in the library: %s", path.name, exc)
+        """A verified file is in place (the transaction has indexed it): tell the host, from the download
+        thread, so it can refresh its model lists."""
         callback = self.service.on_file_added
-        if callback is not None:
-            try:
-                callback(Path(path), kind or "other")
-            except Exception as exc:  # noqa: BLE001 - a host's refresh failing must not fail the download
-                log.warning("the host's file-added hook failed: %s", exc)
+        if callback is None:
+            return
+        from ..hosts.base import kind_for
+
+        try:
+            callback(Path(path), kind_for(plan.version.model.type, plan.file.type, warn=False))
+        except Exception as exc:  # noqa: BLE001 - a host's refresh failing must not fail the download
+            log.warning("the host's file-added hook failed: %s", exc)
 
     def downloads(self) -> list[dict]:
         with self._lock:
@@ -213,11 +208,11 @@ class Jobs:
             with self._lock:
                 job.files = len(entries)
             preview_mask = service.setting("preview_nsfw_level") or 1
+            # The scanner records what it finds in the state dir's library index, which the Library view reads.
             report = scan(entries, client=service.client, host=service.host,
+                          folders=[p for paths in folders.values() for p in paths],
                           sidecars=bool(service.setting("write_sidecars")), refresh=refresh,
                           max_nsfw_level=1 << (preview_mask.bit_length() - 1), progress=progress, cancel=cancel)
-            if not report.cancelled:
-                service.library_view.record_scan(report.entries, [p for paths in folders.values() for p in paths])
         except Exception as exc:  # noqa: BLE001 - the scan's failure is its one-line error
             log.info("library scan failed: %s", exc)
             with self._lock:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 ENUMS_TTL = 86400.0  # base models change monthly: a day is fresh enough, and spares a request per page load
 DEFAULT_PAGE = 40
+EMPTY_PAGE_HOPS = 3  # an empty page with a cursor is followed at once, a few times, to save the page round trips
 
 
 def layout_factory_for(host: str, root: str | None = None) -> Callable[..., Any]:
@@ -46,7 +47,8 @@ class _SettingsClient(CivitaiClient):
 
     def __init__(self, service: "AppService") -> None:
         self._service = service
-        super().__init__()
+        # A page waits on these answers: one retry, and no Retry-After longer than a few seconds.
+        super().__init__(max_tries=2, retry_after_cap=5.0)
 
     @property
     def _base_url(self) -> str | None:  # type: ignore[override]
@@ -91,6 +93,7 @@ class AppService:
     def close(self) -> None:
         """Stop the job threads; running downloads stay queued with their partial files, to resume."""
         self.jobs.close()
+        self.library_view.close()
 
     # -- settings ----------------------------------------------------------------------------------------------
     def setting(self, key: str) -> Any:
@@ -155,6 +158,11 @@ class AppService:
             filters.update(nsfw=True, browsing_level=mask)
         page = self.client.models_page(cursor=cursor, **filters)
         models = [m for m in page.items if m.id is not None and (m.nsfw_level or 1) & mask]
+        hops = 0
+        while not models and page.next_cursor and hops < EMPTY_PAGE_HOPS:  # Civitai's pages can be empty
+            hops += 1
+            page = self.client.models_page(cursor=page.next_cursor, **filters)
+            models = [m for m in page.items if m.id is not None and (m.nsfw_level or 1) & mask]
         return {"items": [self._card(m) for m in models], "nextCursor": page.next_cursor}
 
     def model(self, model_id: str) -> dict:
@@ -402,7 +410,7 @@ def _creator(model: Model) -> dict | None:
 def _library_row(row: dict) -> dict:
     out = {k: v for k, v in row.items() if k != "preview"}
     sha = row.get("sha256")
-    out["previewUrl"] = f"library/preview/{sha}" if sha and row.get("preview") is not False else None
+    out["previewUrl"] = f"library/preview/{sha}" if sha and row.get("preview") else None
     return out
 
 

@@ -1,4 +1,4 @@
-"""Commands about local model files: hash, scan, updates, triggers."""
+"""Commands about local model files: hash, scan, library, updates, triggers."""
 
 from __future__ import annotations
 
@@ -25,10 +25,27 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--replace-previews", action="store_true",
                    help="download Civitai's preview even where the model already has one, which is kept as "
                    "<file>.replaced-<time> (default: keep yours)")
-    p.add_argument("--no-updates", action="store_true", help="do not look for newer versions")
+    p.add_argument("--no-updates", action="store_true",
+                   help="do not look for newer versions (a rescan of an unchanged library then sends no request)")
+    p.add_argument("--offline", action="store_true",
+                   help="send no request at all: answer from the library index, the hash cache and sidecars")
     p.add_argument("--nsfw-level", type=positive_int, default=1, metavar="N",
                    help="highest NSFW level for preview images: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX (default 1)")
     p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("library", parents=[common],
+                       help="list the model files the library index knows, at once (no hashing, no request)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders (default: the layout's folders with --root, else everything indexed)")
+    add_host_options(p)
+    p.add_argument("--type", action="append", default=[], dest="types", metavar="T",
+                   help="only this Civitai type or kind (LORA, Checkpoint, lora, ...); may be repeated")
+    p.add_argument("--base-model", action="append", default=[], dest="base_models", metavar="B",
+                   help="only this base model (SDXL 1.0, Pony, ...); may be repeated")
+    p.add_argument("--status", choices=("resolved", "unknown", "error", "update"),
+                   help="only files with this status; update: a newer version is known")
+    p.add_argument("--query", metavar="TEXT", help="only files whose names, trained words or file name hold TEXT")
+    p.set_defaults(func=cmd_library)
 
     p = sub.add_parser("updates", parents=[common], help="list installed models that have a newer version")
     _library_options(p)
@@ -45,7 +62,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 def _library_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: the layout's model folders)")
     add_host_options(p)
-    p.add_argument("--refresh", action="store_true", help="ask again about files Civitai did not know recently")
+    p.add_argument("--refresh", action="store_true",
+                   help="ask Civitai again about every file, also those the library index or the unknown-hash "
+                   "cache already answer for")
     p.add_argument("--workers", type=positive_int, help="files hashed at once (default: CPU count)")
 
 
@@ -144,30 +163,61 @@ def cmd_hash(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: str, **options):
+def _layout_folders(args: argparse.Namespace) -> dict:
     from ..hosts import get_layout
+
+    if args.root and not Path(args.root).expanduser().is_dir():
+        raise NotADirectoryError(f"no such folder: {args.root}")
+    return get_layout(args.host, args.root).scan_folders()
+
+
+def _run_scan(args: argparse.Namespace, *, sidecars: bool, updates: bool, host: str, **options):
     from ..library.scanner import entries_for_paths, find_model_files, scan
 
+    if options.get("offline") and args.refresh:
+        raise ValueError("--offline and --refresh contradict each other: asking again needs the network")
     client = make_client(args)
     if args.paths:
         entries = entries_for_paths(args.paths)
+        folders = [Path(p).expanduser().absolute() for p in args.paths if Path(p).expanduser().is_dir()]
     else:
-        if args.root and not Path(args.root).expanduser().is_dir():
-            raise NotADirectoryError(f"no such folder: {args.root}")
-        layout = get_layout(args.host, args.root)
-        entries = find_model_files(layout.scan_folders())
+        layout_folders = _layout_folders(args)
+        entries = find_model_files(layout_folders)
+        folders = [folder for paths in layout_folders.values() for folder in paths]
     bars = _Bars()
     try:
         return scan(entries, client=client, sidecars=sidecars, updates=updates, refresh=args.refresh, host=host,
-                    workers=args.workers, progress=bars, **options)
+                    workers=args.workers, progress=bars, folders=folders, **options)
     finally:
         bars.close()
 
 
+def _print_rows(rows: list[dict], root: Path | None) -> None:
+    """The table ``scan`` and ``library`` share, from ``scan --json`` rows."""
+    table = []
+    for r in rows:
+        if r.get("status") == "resolved":
+            newer = r.get("newerVersionId")
+            newer = f"{r.get('newerVersionName') or '?'} ({newer})" if newer is not None else ""
+            table.append((r["status"], _display(Path(r["path"]), root), r.get("modelName"), r.get("versionName"),
+                          r.get("baseModel"), newer))
+        else:
+            table.append((r.get("status"), _display(Path(r["path"]), root), r.get("error") or "", "", "", ""))
+    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), table, shrink=1, cut_left=(1,))
+
+
+def _summary(rows: list[dict]) -> str:
+    counts = {s: sum(1 for r in rows if r.get("status") == s) for s in ("resolved", "unknown", "error")}
+    newer = sum(1 for r in rows if r.get("newerVersionId") is not None)
+    text = f"{_count(len(rows), 'file')}: {counts['resolved']} resolved, {counts['unknown']} unknown"
+    text += f", {_count(counts['error'], 'error')}" if counts["error"] else ""
+    return text + (f"; {newer} with a newer version" if newer else "")
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
-    report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates, host=args.host,
-                       previews=not args.no_previews, replace_previews=args.replace_previews,
-                       max_nsfw_level=args.nsfw_level)
+    report = _run_scan(args, sidecars=not args.no_sidecars, updates=not args.no_updates and not args.offline,
+                       host=args.host, previews=not args.no_previews, replace_previews=args.replace_previews,
+                       max_nsfw_level=args.nsfw_level, offline=args.offline)
     errors, root = report.count("error"), _root(args)
     if args.json:
         print_json([e.to_json() for e in report.entries])
@@ -176,23 +226,38 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not report.entries:
         print("no model files found")
         return 0
-    rows = []
-    for e in report.entries:
-        v = e.version
-        if e.status == "resolved":
-            newer = f"{e.newer.name} ({e.newer.id})" if e.newer else ""
-            rows.append((e.status, _display(e.path, root), v.model.name, v.name, v.base_model, newer))
-        else:
-            rows.append((e.status, _display(e.path, root), e.error or "", "", "", ""))
-    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), rows, shrink=1, cut_left=(1,))
-    newer = sum(1 for e in report.entries if e.newer is not None)
-    summary = f"{_count(len(report.entries), 'file')}: {report.count('resolved')} resolved, "
-    summary += f"{report.count('unknown')} unknown"
-    summary += f", {_count(errors, 'error')}" if errors else ""
-    summary += f"; {newer} with a newer version" if newer else ""
-    print(f"{summary} ({_count(report.requests, 'API request')})")
+    rows = [e.to_json() for e in report.entries]
+    _print_rows(rows, root)
+    where = f"; {report.from_index} from the library index" if report.from_index else ""
+    print(f"{_summary(rows)} ({_count(report.requests, 'API request')}{where})")
     _print_errors(report.entries, root)
     return 1 if errors else 0
+
+
+def cmd_library(args: argparse.Namespace) -> int:
+    """The index as the last scans and downloads left it: no hashing, no request, the same rows as scan."""
+    from ..library.index import open_index
+
+    if args.paths:
+        paths = [Path(p).expanduser().absolute() for p in args.paths]
+    elif args.root:
+        paths = [folder for folders in _layout_folders(args).values() for folder in folders]
+    else:
+        paths = None
+    with open_index() as index:
+        rows = index.rows(paths=paths, types=args.types, base_models=args.base_models, status=args.status,
+                          query=args.query)
+    if args.json:
+        print_json(rows)
+        return 0
+    if not rows:
+        filtered = args.types or args.base_models or args.status or args.query
+        print("no indexed model file matches" if filtered else
+              "no model files in the library index yet: run 'civitai-companion scan' first")
+        return 0
+    _print_rows(rows, _root(args))
+    print(_summary(rows))
+    return 0
 
 
 def cmd_updates(args: argparse.Namespace) -> int:

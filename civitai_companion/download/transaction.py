@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from ..api import CivitaiClient, ModelVersion
 from ..api.errors import looks_like_html
+from ..library.index import index_download
 from .errors import DownloadCancelled, DownloadError, DownloadInterrupted, IntegrityError
 from .http import NETWORK_ERRORS, RangeNotSatisfiable, body_chunks, html_error, interrupted, is_encoded, open_body
 from .lock import PathLock
@@ -383,8 +384,11 @@ class Downloader:
         return result
 
     def _sidecars(self, result: DownloadResult, plan: DownloadPlan) -> None:
-        if not self.sidecars:
-            return
+        if self.sidecars:
+            self._write_sidecars(result, plan)
+        index_download(result, plan, host=self.host or getattr(self._layout, "name", None) or "a1111")
+
+    def _write_sidecars(self, result: DownloadResult, plan: DownloadPlan) -> None:
         try:
             from ..library.sidecars import write_sidecars
 

@@ -56,6 +56,7 @@ def hash_files(
     workers: int | None = None,
     progress: Callable[[int, int, int, int], object] | None = None,
     cancel: threading.Event | None = None,
+    also: Callable[[Path], Iterable[str]] | None = None,
 ) -> HashResults:
     """Hash many files, in parallel, each at most once: a dict ``{Path(p): hashes or exception}``.
 
@@ -66,8 +67,11 @@ def hash_files(
     call at a time: bytes count only files that need hashing (a failed file's unread rest counts as
     done), files count every path. After ``cancel`` is set, running files stop at their next buffer and
     unfinished files map to :class:`HashCancelled`; ``result.stats.cancelled`` tells.
+    ``also(path)`` names kinds computed too when a file is read anyway, but never a reason to read it
+    (a scan needs the SHA-256; a LoRA's AutoV3 rides along in the same pass).
     """
     kinds = normalize_kinds(kinds)
+    wanted: dict[Path, tuple[str, ...]] = {}
     results = HashResults()
     stats = results.stats
     unique = list(dict.fromkeys(Path(p) for p in paths))
@@ -83,12 +87,14 @@ def hash_files(
             stats.files_failed += 1
             continue
         known = cache.known(path, stat_result=st) if cache is not None else {}
+        wanted[path] = normalize_kinds({*kinds, *also(path)}) if also is not None else kinds
         missing = tuple(k for k in kinds if k not in known)
         if missing:
+            missing = tuple(k for k in wanted[path] if k not in known)
             todo.append((path, st, missing, known))
             stats.bytes_total += st.st_size
         else:
-            results[path] = {k: known[k] for k in kinds if known[k] is not None}
+            results[path] = {k: known[k] for k in wanted[path] if known.get(k) is not None}
             stats.files_cached += 1
     lock, done = threading.Lock(), {"bytes": 0, "files": 0}
 
@@ -135,7 +141,7 @@ def hash_files(
             remember(path, {**dict.fromkeys(missing), **new}, st)
         report(nbytes=st.st_size - seen[0], files=1)
         merged = {**known, **new}
-        return {k: merged[k] for k in kinds if merged.get(k) is not None}
+        return {k: merged[k] for k in wanted[path] if merged.get(k) is not None}
 
     if todo:
         from concurrent.futures import ThreadPoolExecutor

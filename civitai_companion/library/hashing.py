@@ -21,6 +21,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 ALL_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2", "AutoV3", "CRC32", "BLAKE3")
+# What a library scan computes. Identity is the SHA-256 (AutoV2 is its prefix, AutoV1 reads 64 KiB);
+# AutoV3 is a second full SHA-256 pass over a safetensors file, so only LoRAs (and files named on the
+# command line, whose kind is not known) get it: A1111's legacy LoRA hash and kohya's
+# ``sshs_model_hash`` are AutoV3. CRC32 and BLAKE3 are for ``hash`` and on demand.
+SCAN_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2")
+AUTOV3_SCAN_KINDS = frozenset({"lora", None})
 MIB = 1024 * 1024
 AUTOV1_OFFSET = 0x100000
 AUTOV1_LENGTH = 0x10000
@@ -50,6 +56,11 @@ def normalize_kinds(kinds: str | Iterable[str]) -> tuple[str, ...]:
         raise ValueError(f"unknown hash kind {unknown[0]!r}; choose from {', '.join(ALL_KINDS)}")
     wanted = {by_lower[str(k).lower()] for k in ([kinds] if isinstance(kinds, str) else kinds)}
     return tuple(k for k in ALL_KINDS if k in wanted)
+
+
+def scan_kinds(kind: str | None) -> tuple[str, ...]:
+    """The kinds a scan computes for a file of this layout kind (see :data:`SCAN_KINDS`)."""
+    return (*SCAN_KINDS, "AutoV3") if kind in AUTOV3_SCAN_KINDS else SCAN_KINDS
 
 
 def safetensors_data_offset(head: bytes, size: int) -> int | None:

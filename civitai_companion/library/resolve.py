@@ -100,12 +100,23 @@ def _match(versions: Iterable[ModelVersion], wanted: Iterable[str]) -> dict[str,
     return found
 
 
-_STOP = (NetworkError, RateLimited)
+# The batch route itself refused (a mirror without it, a changed API): only then ask one hash at a time.
+ROUTE_REFUSED = frozenset({400, 404, 405})
+# Single GETs stop after this many failures in a row: the site is down, more requests would only fail too.
+MAX_SINGLE_FAILURES = 3
 
 
-def _one_by_one(client: CivitaiClient, hashes: list[str], on_request: Callable[[], object], cancel) -> dict:
-    """Single GETs for what a failed batch left; stop early when the network or rate limit says so."""
+def route_refused(exc: BaseException) -> bool:
+    """True when the answer says "no such route here" rather than "not now" (5xx, 429, network)."""
+    return isinstance(exc, CivitaiError) and getattr(exc, "status", None) in ROUTE_REFUSED
+
+
+def _one_by_one(client: CivitaiClient, hashes: list[str], on_request: Callable[[], object], cancel):
+    """Single GETs, for a site whose batch route is refused: ``(answers, error that stopped them)``.
+    They stop early when the site cannot answer at all (network, rate limit, no API route, several
+    failures in a row)."""
     answers: dict = {}
+    failures = 0
     for i, sha in enumerate(hashes):
         if cancel is not None and cancel.is_set():
             break
@@ -113,18 +124,24 @@ def _one_by_one(client: CivitaiClient, hashes: list[str], on_request: Callable[[
         try:
             version = client.version_by_hash(sha)
         except UnknownRoute as exc:
-            answers[sha] = exc
+            stop = exc
         except NotFound:
-            answers[sha] = None
-        except _STOP as exc:
-            for rest in hashes[i:]:
-                answers[rest] = exc
-            break
+            answers[sha], failures = None, 0
+            continue
+        except (NetworkError, RateLimited) as exc:
+            stop = exc
         except CivitaiError as exc:
-            answers[sha] = exc
+            answers[sha], failures = exc, failures + 1
+            if failures < MAX_SINGLE_FAILURES:
+                continue
+            stop = exc
         else:
-            answers[sha] = version if version.file_by_sha256(sha) is not None else None
-    return answers
+            answers[sha], failures = (version if version.file_by_sha256(sha) is not None else None), 0
+            continue
+        for rest in hashes[i:]:
+            answers.setdefault(rest, stop)
+        return answers, stop
+    return answers, None
 
 
 def resolve_hashes(
@@ -137,28 +154,35 @@ def resolve_hashes(
 ) -> dict[str, "ModelVersion | None | CivitaiError"]:
     """SHA-256 -> its version, None (Civitai does not know it) or the error that stopped the lookup.
 
-    A batch the server refused (5xx, 400, a mirror without the route) is retried as single GETs; a
-    network failure or rate limit stops the lookup instead, since more requests would only fail too.
+    A batch that fails with 5xx, 429 or a network error has already been retried as a batch, with
+    bounded back-off, by the transport; the lookup then stops, and every hash left carries that one
+    error (a wrong ``CIVITAI_BASE_URL`` or an outage costs a handful of requests, not one per file).
+    Only a refused route (400, 404, 405) is answered with single GETs, for this and later batches.
     """
     on_request = on_request or (lambda: None)
     todo = list(dict.fromkeys(h.upper() for h in hashes))
     answers: dict = {}
+    singles = False
     for start in range(0, len(todo), BY_HASH_BATCH):
         if cancel is not None and cancel.is_set():
             break
         chunk = todo[start : start + BY_HASH_BATCH]
-        on_request()
         stop = None
-        try:
-            found = _match(client.versions_by_hashes(chunk), chunk)
-        except _STOP as exc:
-            stop = exc
-        except CivitaiError as exc:
-            log.warning("batch lookup of %d hashes failed (%s); asking one by one", len(chunk), exc)
-            answers.update(_one_by_one(client, chunk, on_request, cancel))
-            stop = next((v for v in answers.values() if isinstance(v, _STOP)), None)
-        else:
-            answers.update({sha: found.get(sha) for sha in chunk})
+        if not singles:
+            on_request()
+            try:
+                found = _match(client.versions_by_hashes(chunk), chunk)
+            except CivitaiError as exc:
+                if not route_refused(exc):
+                    stop = exc
+                else:
+                    log.info("the batch lookup route was refused (%s); asking one hash at a time", exc)
+                    singles = True
+            else:
+                answers.update({sha: found.get(sha) for sha in chunk})
+        if singles and stop is None:
+            single, stop = _one_by_one(client, chunk, on_request, cancel)
+            answers.update(single)
         if stop is not None:
             log.info("lookup stopped: %s", stop)  # every entry left carries this error; callers report it
             for sha in todo[start:]:

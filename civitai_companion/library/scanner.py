@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..api import CivitaiClient, ModelVersion
+from ..api.types import VersionModel
+from .index import version_row
 from .resolve import UnknownCache, resolve_hashes
 from .updates import check_updates
 
 if TYPE_CHECKING:
     from .hash_cache import HashCache
+    from .index import LibraryIndex
     from .sidecars import SidecarResult
 
 log = logging.getLogger(__name__)
@@ -42,7 +45,11 @@ def is_model_file(name: str) -> bool:
 
 @dataclass
 class ScanEntry:
-    """One local file and what is known about it; ``status`` is resolved, unknown or error."""
+    """One local file and what is known about it; ``status`` is resolved, unknown or error.
+
+    ``from_index``: the library index answered for it (the file is unchanged since it was resolved);
+    ``carried``: what the index knew from the last update check, reported while no new check runs.
+    """
 
     path: Path
     kind: str | None = None
@@ -54,6 +61,12 @@ class ScanEntry:
     from_unknown_cache: bool = False
     sidecars: "SidecarResult | None" = None
     warnings: list[str] = field(default_factory=list)
+    preview: str | None = None
+    from_index: bool = False
+    carried: dict = field(default_factory=dict)
+    sidecars_host: str | None = None  # the host our sidecars beside it were written for, when known
+    refreshed: bool = False  # the update check brought names or words the index did not have
+    stat: os.stat_result | None = field(default=None, repr=False)
 
     def fail(self, message: object) -> None:
         from .hashing import error_text
@@ -62,23 +75,17 @@ class ScanEntry:
         self.status, self.error = "error", text or "failed"
 
     def to_json(self) -> dict:
-        """The ``scan --json`` object: Civitai's names for Civitai's values."""
-        out: dict = {"path": str(self.path), "sha256": self.sha256, "status": self.status}
+        """The ``scan --json`` object (see :func:`version_row`)."""
         if self.status == "resolved" and self.version is not None:
-            v = self.version
-            out.update(
-                modelId=v.model_id,
-                modelVersionId=v.id,
-                modelName=v.model.name,
-                versionName=v.name,
-                type=v.model.type,
-                baseModel=v.base_model,
-                trainedWords=list(v.trained_words),
-            )
-            if self.newer is not None:
-                out["newerVersionId"] = self.newer.id
+            out = version_row(self.path, self.sha256, self.version, kind=self.kind, preview=self.preview,
+                              newer=self.newer)
+            for key, value in self.carried.items():
+                out.setdefault(key, value)
+            return out
+        out = {"path": str(self.path), "sha256": self.sha256, "status": self.status}
         if self.status == "error":
             out["error"] = self.error
+        out["kind"], out["preview"] = self.kind, self.preview
         return out
 
 
@@ -88,6 +95,7 @@ class ScanReport:
     requests: int = 0  # API requests this scan sent (retries not counted)
     files_hashed: int = 0
     bytes_hashed: int = 0
+    from_index: int = 0  # files the library index answered for, unread and unasked
     cancelled: bool = False
 
     def count(self, status: str) -> int:
@@ -173,6 +181,9 @@ def scan(
     *,
     client: CivitaiClient | None = None,
     cache: "HashCache | None" = None,
+    index: "LibraryIndex | None | bool" = None,
+    folders: Iterable[str | os.PathLike] = (),
+    offline: bool = False,
     sidecars: bool = True,
     updates: bool = True,
     refresh: bool = False,
@@ -187,16 +198,23 @@ def scan(
 ) -> ScanReport:
     """Hash, resolve, check for updates and write sidecars for ``entries`` (see ``find_model_files``).
 
-    ``refresh`` asks Civitai again about hashes the unknown-cache remembers. A preview the user already
-    has is kept unless ``replace_previews``. ``host`` decides the
+    A file the library ``index`` (default: the state dir's; ``False``: none) knows as resolved, with the
+    same path, size, mtime and inode, is neither read nor asked about: only the update check (one
+    request per 100 models) refreshes it. ``refresh`` asks Civitai again about every file. ``offline``
+    sends nothing: files are answered from the index, the hash cache and ``.civitai.info`` sidecars.
+    ``folders`` are the folders ``entries`` are all of: rows of files no longer in them are dropped.
+    A preview the user already has is kept unless ``replace_previews``. ``host`` decides the
     ``sd version`` written for Flux models (``"forge"``). ``progress(phase, done, total)`` is called with
     the phases "hash" (bytes), "resolve" (hashes), "updates" (models) and "sidecars" (files).
     """
     from .hash_cache import HashCache
+    from .index import open_index
+    from .rescan import answer_from_index, find_previews, full_version, record, resolve_offline, stat_entries
 
     client = client or CivitaiClient()
-    own_cache = cache is None
+    own_cache, own_index = cache is None, index is None
     cache = HashCache() if own_cache else cache
+    index = open_index() if own_index else (index or None)
     unknown_cache = unknown_cache if unknown_cache is not None else UnknownCache()
     report = ScanReport(entries=entries)
 
@@ -204,40 +222,82 @@ def scan(
         return (lambda done, total: progress(name, done, total)) if progress is not None else None
 
     try:
-        _hash_entries(entries, cache, report, workers=workers, progress=phase("hash"), cancel=cancel)
+        stat_entries(entries)
+        if index is not None:
+            report.from_index = answer_from_index(entries, index, refresh=refresh and not offline, offline=offline,
+                                            need_info=sidecars and not offline)
+        try:
+            _hash_entries(entries, cache, report, workers=workers, progress=phase("hash"), cancel=cancel)
+        finally:
+            if own_cache:
+                cache.close()
+        if offline:
+            resolve_offline(entries, index, unknown_cache, site=client.base_url)
+        else:
+            _resolve_entries(entries, client, report, unknown_cache=unknown_cache, refresh=refresh,
+                             progress=phase("resolve"), cancel=cancel)
+        resolved = [e for e in entries if e.status == "resolved"]
+        checked = bool(updates and not offline and resolved and not report.cancelled)
+        if checked:
+            _check_updates(resolved, client, report, progress=phase("updates"), cancel=cancel)
+        # Files the index answered for have their sidecars already. They are rewritten when Civitai's names
+        # changed, for another host, or to replace previews: from the version body their .civitai.info
+        # keeps, or the update check's fresher one (no lookup needed either way).
+        write = [e for e in resolved if not e.from_index or e.refreshed
+                 or ((replace_previews or e.sidecars_host != host) and full_version(e))]
+        if sidecars and not offline and write and not report.cancelled:
+            _write_all_sidecars(write, client=client, host=host, previews=previews, replace_previews=replace_previews,
+                                max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
+        find_previews(entries)
+        report.cancelled = bool(cancel is not None and cancel.is_set())
+        if index is not None and not report.cancelled:
+            record(index, entries, folders, host=host, updates_checked=checked)
     finally:
-        if own_cache:
-            cache.close()
-    _resolve_entries(entries, client, report, unknown_cache=unknown_cache, refresh=refresh,
-                     progress=phase("resolve"), cancel=cancel)
-    resolved = [e for e in entries if e.status == "resolved"]
-    if updates and resolved and not report.cancelled:
-        def counted() -> None:
-            report.requests += 1
-
-        newer, _ = check_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
-                                 progress=phase("updates"))
-        for entry in resolved:
-            entry.newer = newer.get(entry.version.id)
-    if sidecars and resolved and not report.cancelled:
-        _write_all_sidecars(resolved, client=client, host=host, previews=previews, replace_previews=replace_previews,
-                            max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
-    report.cancelled = bool(cancel is not None and cancel.is_set())
+        if own_index and index is not None:
+            index.close()
     return report
+
+
+def _check_updates(resolved, client, report, *, progress, cancel) -> None:
+    """Newer versions of every resolved file, 100 models a request; the same answer refreshes the
+    names and trained words of files the index answered for (Civitai may have renamed them)."""
+    def counted() -> None:
+        report.requests += 1
+
+    newer, models = check_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
+                                  progress=progress)
+    for entry in resolved:
+        model = models.get(entry.version.model_id)
+        if model is None:
+            continue  # this model's check failed or it is gone: keep what the index knew
+        entry.newer, entry.carried = newer.get(entry.version.id), {}
+        if entry.from_index:
+            listed = next((v for v in model.model_versions if v.id == entry.version.id), None)
+            if listed is not None:
+                listed.model = VersionModel(name=model.name, type=model.type, nsfw=model.nsfw, poi=model.poi,
+                                            mode=model.mode)
+                listed.model_id = listed.model_id or model.id
+                listed.raw = {**listed.raw, "modelId": listed.model_id,  # as /model-versions has it, for .civitai.info
+                              "model": {"name": model.name, "type": model.type, "nsfw": model.nsfw, "poi": model.poi}}
+                before = version_row(entry.path, entry.sha256, entry.version)
+                entry.version = listed
+                entry.refreshed = version_row(entry.path, entry.sha256, listed) != before
 
 
 def _hash_entries(entries, cache, report, *, workers, progress, cancel) -> None:
     """Fill in each pending entry's SHA-256, or mark it as an error."""
     from .hash_batch import hash_files
+    from .hashing import scan_kinds
 
     pending = [e for e in entries if e.status == "pending"]
+    kind_of = {e.path: e.kind for e in pending}
 
     def on_hash(done: int, total: int, _files_done: int, _files_total: int) -> None:
         if progress is not None:
             progress(done, total)
 
-    hashed = hash_files([e.path for e in pending], ["SHA256"], cache=cache, workers=workers,
-                        progress=on_hash, cancel=cancel)
+    hashed = hash_files([e.path for e in pending], ["SHA256"], cache=cache, workers=workers, progress=on_hash,
+                        cancel=cancel, also=lambda path: scan_kinds(kind_of.get(path)))
     report.files_hashed, report.bytes_hashed = hashed.stats.files_hashed, hashed.stats.bytes_hashed
     for entry in pending:
         result = hashed.get(entry.path)

@@ -1,0 +1,318 @@
+"""The Companion app in a real browser (Debian's Chromium driven by Playwright) against the app served on
+uvicorn and the fake Civitai: the whole user path, NSFW blur, error states, the model panel's URL hash,
+keyboard use, the host theme, the narrow sidebar and the send event."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.app_harness import make_service, start_app
+from tests.browser_harness import APP, StaticLibrary, browser, cards, library_rows, new_page, open_app, shot, tab  # noqa: F401
+
+FOLDERS = {"comfyui": Path("models") / "loras", "a1111": Path("models") / "Lora"}
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    return expect
+
+
+@pytest.fixture
+def serve(fake_civitai, monkeypatch, tmp_path):
+    """serve(host=..., settings=..., library=...) → the running app; stopped after the test."""
+    monkeypatch.setenv("CIVITAI_API_TOKEN", fake_civitai.token)
+    started = []
+
+    def run(*, host: str = "comfyui", settings: dict | None = None, library=None):
+        service = make_service(tmp_path, host=host, settings=settings, **({"library": library} if library else {}))
+        running = start_app(service)
+        started.append(running)
+        return running
+
+    yield run
+    for running in started:
+        running.stop()
+        running.service.close()
+
+
+def _models_requests(fake):
+    return fake.requests_to("api", path_prefix="/api/v1/models")
+
+
+@pytest.mark.parametrize("host", ["comfyui", "a1111"])
+def test_search_scroll_open_send_download_library_rescan(host, serve, fake_civitai, new_page, tmp_path):
+    expect = _expect()
+    fake = fake_civitai
+    for n in range(45):  # more than one page (40) of one type and base model
+        fake.add_model(name=f"Paging Sample {n:02d} LORA", type="LORA", base_model="Illustrious")
+    zebra = fake.add_model(name="Zebra Stripes LORA", type="LORA", base_model="Illustrious",
+                           trained_words=["zebra_style", "striped"])
+    running = serve(host=host)
+    page = new_page()
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+
+    # Filters: a type and a base model, picked from the multi-selects.
+    page.locator(f"{APP} details[data-filter='types'] summary").click()
+    page.locator(f"{APP} details[data-filter='types'] input[value='LORA']").check()
+    page.locator(f"{APP} details[data-filter='baseModels'] summary").click()
+    page.locator(f"{APP} details[data-filter='baseModels'] input[value='Illustrious']").check()
+    fake.clear_requests()
+    page.locator(f"{APP} input[name='query']").press("Enter")
+    expect(cards(page)).to_have_count(40)
+    sent = _models_requests(fake)[-1].query
+    assert sent.get("types") == ["LORA"] and sent.get("baseModels") == ["Illustrious"]
+    assert not any("cursor" in r.query for r in _models_requests(fake))
+    for text in cards(page).locator(".body > div:nth-child(2)").all_inner_texts():
+        assert text.startswith("LORA")
+    shot(page, f"search-{host}")
+
+    # Scrolling to the end follows the cursor to the next page.
+    page.locator(f"{APP} [data-view='search'] .more").scroll_into_view_if_needed()
+    expect(cards(page)).to_have_count(46)
+    assert any("cursor" in r.query for r in _models_requests(fake))
+    expect(page.locator(f"{APP} [data-view='search'] .state")).to_contain_text("46 models")
+
+    # Open the model: its own URL hash.
+    page.locator(f"{APP} article.card[data-model-id='{zebra['id']}']").click()
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("h2")).to_have_text("Zebra Stripes LORA")
+    assert page.evaluate("location.hash") == f"#civitai-model/{zebra['id']}"
+
+    # A trained word with no host to take it: the copy box shows it.
+    dialog.locator(".chip", has_text="zebra_style").click()
+    copybox = page.locator(f"{APP} [data-copybox]")
+    expect(copybox).to_be_visible()
+    expect(copybox.locator("textarea")).to_have_value("zebra_style")
+    shot(page, f"model-copybox-{host}")
+    copybox.locator("button", has_text="Close").click()
+    expect(copybox).to_be_hidden()
+
+    # With a host listening (what the A1111 and ComfyUI glue do), "Send all" goes to it and no box opens.
+    page.evaluate("""() => { window.sent = [];
+        document.addEventListener('civitai-companion:send', (e) => { e.preventDefault(); window.sent.push(e.detail); }); }""")
+    dialog.locator("[data-send-all]").click()
+    detail = page.evaluate("window.sent[0]")
+    version_id = zebra["modelVersions"][0]["id"]
+    assert detail["text"] == "zebra_style, striped" and detail["kind"] == "prompt"
+    assert detail["ref"]["modelId"] == zebra["id"] and detail["ref"]["versionId"] == version_id
+    expect(copybox).to_be_hidden()
+
+    # Download: the button names the folder the file goes to.
+    download = dialog.locator("button[data-file-id]").first
+    expect(download).to_have_text(f"Download to {FOLDERS[host].name}")
+    download.click()
+    expect(download).to_contain_text("Queued")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("location.hash") == ""
+
+    tab(page, "downloads").click()
+    job = page.locator(f"{APP} .job").first
+    expect(job).to_have_attribute("data-state", "done")
+    saved = Path(job.locator("[data-path]").inner_text())
+    root = tmp_path / host
+    assert saved.is_file() and saved.parent == root / FOLDERS[host]
+    assert saved.read_bytes() == fake.file_bytes(zebra["modelVersions"][0]["files"][0]["id"])
+    shot(page, f"downloads-{host}")
+
+    tab(page, "library").click()
+    row = page.locator(f"{APP} .lib-row[data-path='{saved}']")
+    expect(row).to_be_visible()
+    expect(row.locator(".chip", has_text="zebra_style")).to_be_visible()
+    page.locator(f"{APP} [data-view='library'] button", has_text="Scan").click()
+    expect(page.locator(f"{APP} [data-view='library'] button", has_text="Scan")).to_be_enabled()
+    expect(row).to_be_visible()
+    expect(row.locator(".badge", has_text="on Civitai")).to_be_visible()
+    shot(page, f"library-{host}")
+
+
+def test_nsfw_pictures_blurred_until_clicked(serve, fake_civitai, new_page):
+    expect = _expect()
+    spicy = fake_civitai.add_model(name="Crimson Night LORA", nsfw_level=4)
+    tame = fake_civitai.add_model(name="Crimson Day LORA", nsfw_level=1)
+    running = serve(settings={"nsfw_level": 31, "preview_nsfw_level": 1})
+    page = new_page()
+    open_app(page, running)
+    page.locator(f"{APP} input[name='query']").fill("Crimson")
+    page.locator(f"{APP} input[name='query']").press("Enter")
+    hot = page.locator(f"{APP} article.card[data-model-id='{spicy['id']}'] .thumb")
+    calm = page.locator(f"{APP} article.card[data-model-id='{tame['id']}'] .thumb")
+    expect(hot).to_have_class(re.compile(r"\bblurred\b"))
+    expect(calm).not_to_have_class(re.compile(r"\bblurred\b"))
+    blur = hot.locator("img").evaluate("img => getComputedStyle(img).filter")
+    assert blur.startswith("blur(")
+    shot(page, "search-nsfw-blurred")
+    hot.locator("button.reveal").click()
+    expect(hot).not_to_have_class(re.compile(r"\bblurred\b"))
+    assert page.evaluate("location.hash") == ""  # revealing does not open the model
+
+
+def test_civitai_down_shows_one_line_and_the_app_stays_usable(serve, fake_civitai, new_page):
+    expect = _expect()
+    running = serve()
+    fake_civitai.set_api_fault("/api/v1/models", 503, times=None)
+    page = new_page()
+    open_app(page, running)
+    status = page.locator(f"{APP} [data-view='search'] .state.error")
+    expect(status).to_be_visible()
+    text = status.locator("[data-state='error']").inner_text()
+    assert text and "\n" not in text and "Traceback" not in text
+    assert cards(page).count() == 0
+    shot(page, "search-error-503")
+    tab(page, "settings").click()  # the rest of the app still works
+    expect(page.locator(f"{APP} [data-token-state]")).to_contain_text("A key is set")
+    tab(page, "search").click()
+    fake_civitai.clear_faults()
+    status.locator("button", has_text="Retry").click()
+    expect(cards(page).first).to_be_visible()
+
+
+def test_model_panel_back_and_deep_link(serve, fake_civitai, new_page):
+    expect = _expect()
+    model = fake_civitai.add_model(name="Hashy LORA", versions=2, trained_words=["hashy"])
+    running = serve()
+    page = new_page()
+    open_app(page, running)
+    page.locator(f"{APP} input[name='query']").fill("Hashy")
+    page.locator(f"{APP} input[name='query']").press("Enter")
+    page.locator(f"{APP} article.card[data-model-id='{model['id']}']").click()
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog).to_be_visible()
+    tabs = dialog.locator(".versions button")
+    expect(tabs).to_have_count(2)
+    tabs.nth(1).click()
+    expect(tabs.nth(1)).to_have_attribute("aria-selected", "true")
+    page.go_back()
+    expect(dialog).to_be_hidden()
+    expect(cards(page)).to_have_count(1)  # the search is still there
+
+    second = model["modelVersions"][1]["id"]
+    page.goto(f"{running.url}/#civitai-model/{model['id']}/{second}")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(f".versions button[data-version-id='{second}']")).to_have_attribute("aria-selected", "true")
+
+
+def test_keyboard_only(serve, fake_civitai, new_page):
+    expect = _expect()
+    fake_civitai.add_model(name="Keyboard Cat LORA")
+    running = serve()
+    page = new_page()
+    open_app(page, running)
+    query = page.locator(f"{APP} input[name='query']")
+    query.focus()
+    page.keyboard.type("Keyboard Cat")
+    page.keyboard.press("Enter")
+    expect(cards(page)).to_have_count(1)
+    card = cards(page).first
+    card.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    tab(page, "search").focus()
+    page.keyboard.press("ArrowRight")
+    expect(tab(page, "downloads")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("End")
+    expect(tab(page, "settings")).to_have_attribute("aria-selected", "true")
+    assert page.evaluate(f"document.querySelector('{APP}').shadowRoot.activeElement.dataset.view") == "settings"
+
+
+def test_theme_follows_host_variables_and_dark_class(serve, new_page):
+    running = serve()
+    page = new_page()
+    open_app(page, running)
+    background = f"getComputedStyle(document.querySelector('{APP}').shadowRoot.querySelector('.app')).backgroundColor"
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    shot(page, "theme-light")
+    # Gradio (A1111/Forge) and ComfyUI expose their themes as CSS variables that pierce the shadow root.
+    page.evaluate("document.body.style.setProperty('--background-fill-primary', 'rgb(11, 15, 25)')")
+    assert page.evaluate(background) == "rgb(11, 15, 25)"
+    page.evaluate("document.body.style.removeProperty('--background-fill-primary');"
+                  "document.documentElement.style.setProperty('--comfy-menu-bg', 'rgb(23, 23, 24)')")
+    assert page.evaluate(background) == "rgb(23, 23, 24)"
+    page.evaluate("document.body.classList.add('dark-theme')")
+    page.wait_for_function(f"document.querySelector('{APP}').dataset.theme === 'dark'")
+
+
+def test_dark_system_theme_standalone(serve, fake_civitai, new_page):
+    expect = _expect()
+    running = serve()
+    page = new_page(dark=True)
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+    background = page.evaluate(f"getComputedStyle(document.querySelector('{APP}').shadowRoot.querySelector('.app')).backgroundColor")
+    assert background != "rgb(255, 255, 255)"
+    shot(page, "search-dark")
+
+
+def test_narrow_sidebar_and_reappended_element(serve, fake_civitai, new_page):
+    """ComfyUI's sidebar is ~312 px and renders a fresh container on every open: the same element is
+    re-appended and must keep its state without building twice."""
+    expect = _expect()
+    running = serve()
+    page = new_page(width=360, height=800)
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+    width = page.evaluate(f"document.querySelector('{APP}').shadowRoot.querySelector('.app').scrollWidth")
+    assert width <= 360
+    columns = page.evaluate(f"""getComputedStyle(document.querySelector('{APP}').shadowRoot.querySelector('.grid'))
+        .gridTemplateColumns.split(' ').length""")
+    assert columns == 2
+    shot(page, "search-narrow")
+    before = cards(page).count()
+    page.evaluate(f"""() => {{ const el = document.querySelector('{APP}'); el.remove();
+        const box = document.createElement('div'); box.style.width = '312px'; document.body.append(box); box.append(el); }}""")
+    expect(cards(page)).to_have_count(before)
+    assert page.evaluate(f"document.querySelector('{APP}').shadowRoot.querySelectorAll('nav').length") == 1
+    tab(page, "library").click()
+    shot(page, "library-narrow")
+
+
+def test_library_of_10000_files_is_paged(serve, new_page):
+    expect = _expect()
+    running = serve(library=StaticLibrary(library_rows(10_000)))
+    page = new_page()
+    open_app(page, running)
+    tab(page, "library").click()
+    rows = page.locator(f"{APP} .lib-row")
+    expect(page.locator(f"{APP} [data-view='library'] [role='status']").first).to_have_text("10000 files")
+    expect(rows).to_have_count(50)
+    page.locator(f"{APP} [data-view='library'] .pager button", has_text="Next").click()
+    expect(rows.first).to_have_attribute("data-path", "/models/loras/file_00050.safetensors")
+    page.locator(f"{APP} [data-view='library'] select[aria-label='Status']").select_option("update")
+    expect(page.locator(f"{APP} [data-view='library'] [role='status']").first).to_contain_text("match")
+    expect(rows.first.locator(".badge", has_text="update available")).to_be_visible()
+    shot(page, "library-10000")
+
+
+def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page, monkeypatch):
+    expect = _expect()
+    monkeypatch.delenv("CIVITAI_API_TOKEN")
+    running = serve()
+    page = new_page()
+    open_app(page, running)
+    tab(page, "settings").click()
+    state = page.locator(f"{APP} [data-token-state]")
+    expect(state).to_contain_text("No key set")
+    token_input = page.locator(f"{APP} input[name='token']")
+    token_input.fill(fake_civitai.token)
+    page.locator(f"{APP} button", has_text="Save key").click()
+    expect(state).to_contain_text("A key is set")
+    expect(token_input).to_have_value("")
+    page.locator(f"{APP} button[data-verify]").click()
+    expect(page.locator(f"{APP} [data-user]")).to_have_attribute("data-user", "fake-tester")
+    shot(page, "settings")
+    html = page.evaluate(f"document.documentElement.outerHTML + document.querySelector('{APP}').shadowRoot.innerHTML")
+    assert fake_civitai.token not in html
+    # Other settings round-trip through the server.
+    page.locator(f"{APP} select[name='preview_nsfw_level']").select_option("7")
+    page.locator(f"{APP} form.settings button[type='submit']").click()
+    expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
+    assert running.get("settings").json()["preview_nsfw_level"] == 7
