@@ -183,7 +183,7 @@
 
     new MutationObserver(function () {
         if (!scheduled) { scheduled = true; setTimeout(scan, 200); }
-    }).observe(document.documentElement, {childList: true, subtree: true});
+    }).observe(document, {childList: true, subtree: true});
 
     window.civitaiCompanion = {appendUnique: appendUnique};
 })();

@@ -23,6 +23,9 @@ def _unavailable(reason: str):
     pytest.skip(f"{reason}; run bash tests/setup.sh")
 
 
+_shared: dict = {}  # one Playwright per process: every test module that imports `browser` shares it
+
+
 @pytest.fixture(scope="session")
 def browser():
     try:
@@ -31,13 +34,21 @@ def browser():
         _unavailable("playwright is not installed")
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"{CHROMIUM} is missing (apt-get install chromium)")
-    with sync_playwright() as playwright:
+    if _shared:
+        _shared["users"] += 1
+    else:
+        playwright = sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        _shared.update(playwright=playwright, chromium=chromium, users=1)
+    try:
+        yield _shared["chromium"]
+    finally:
+        _shared["users"] -= 1
+        if not _shared["users"]:
+            _shared["chromium"].close()
+            _shared.pop("playwright").stop()
+            _shared.clear()
 
 
 class PageErrors(list):
