@@ -31,8 +31,8 @@
 
     // -- sending text to the prompt ------------------------------------------------------------------
     function target() {
-        var checked = root().querySelector("input[name='civitai-companion-target']:checked");
-        return checked && checked.value === "img2img" ? "img2img" : "txt2img";
+        var choice = root().querySelector("select[name='civitai-companion-target']");
+        return choice && choice.value === "img2img" ? "img2img" : "txt2img";
     }
 
     function status(text) {
@@ -124,7 +124,8 @@
     }
 
     function openInTab(row) {
-        var tabs = root().querySelectorAll("#tabs > .tab-nav > button, #tabs > div > button");
+        var button = root().querySelector("#tab_civitai_companion-button");  // Gradio 4 (Forge)
+        var tabs = button ? [button] : root().querySelectorAll("#tabs button");
         for (var i = 0; i < tabs.length; i++) {
             if (tabs[i].textContent.trim() === "Civitai") { tabs[i].click(); break; }
         }

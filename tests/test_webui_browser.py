@@ -126,7 +126,7 @@ def test_clicking_a_trained_word_fills_the_txt2img_prompt(webui_page, new_page):
 def test_the_user_picks_img2img(webui_page, new_page):
     page = new_page()
     _open_tab(page, webui_page)
-    page.locator("input[name='civitai-companion-target'][value=img2img]").check()
+    page.locator("select[name='civitai-companion-target']").select_option("img2img")
     _open_model(page, "Pastel Raven")
     page.locator(f"{APP} [data-words] button.chip", has_text=WORD).first.click()
     assert _prompt(page, "img2img").input_value() == WORD

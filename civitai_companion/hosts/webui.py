@@ -337,9 +337,9 @@ def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
 
 # -- the tab, the service, the mount ------------------------------------------------------------------
 MOUNT_HTML = (
-    '<div class="civitai-companion-bar">Send words to '
-    '<label><input type="radio" name="civitai-companion-target" value="txt2img" checked> txt2img</label> '
-    '<label><input type="radio" name="civitai-companion-target" value="img2img"> img2img</label>'
+    '<div class="civitai-companion-bar"><label>Send words to '
+    '<select name="civitai-companion-target" aria-label="Prompt to send words to">'
+    '<option value="txt2img" selected>txt2img</option><option value="img2img">img2img</option></select></label>'
     '<span class="civitai-companion-status" aria-live="polite"></span></div>'
     '<civitai-companion host="{host}" data-version="{version}"></civitai-companion>'
 )

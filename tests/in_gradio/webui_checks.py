@@ -82,7 +82,7 @@ def test_tab_builds_with_the_mount_point(webui):
     assert [(label, ifid) for _, label, ifid in tabs] == [("Civitai", "civitai_companion")]
     values = [c.get("props", {}).get("value") for c in demo.get_config_file()["components"]]
     html = [v for v in values if isinstance(v, str) and "<civitai-companion" in v]
-    assert len(html) == 1 and 'host="a1111"' in html[0] and 'name="civitai-companion-target"' in html[0]
+    assert len(html) == 1 and 'host="a1111"' in html[0] and '<select name="civitai-companion-target"' in html[0]
 
 
 def test_settings_register_as_real_components(webui):
