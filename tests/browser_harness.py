@@ -92,7 +92,7 @@ def shot(page, name: str) -> Path:
 def open_app(page, running, *, fragment: str = "") -> None:
     """Load the standalone page and wait until the element has built its shadow root."""
     page.goto(running.url + "/" + fragment)
-    page.wait_for_function(f"document.querySelector('{APP}')?.shadowRoot?.querySelector('nav') != null")
+    page.locator(f"{APP} nav").wait_for(state="attached")  # a locator, not a JS predicate: works under a strict CSP too
 
 
 def tab(page, name: str):

@@ -115,7 +115,8 @@ def test_search_scroll_open_send_download_library_rescan(host, serve, fake_civit
     tab(page, "downloads").click()
     job = page.locator(f"{APP} .job").first
     expect(job).to_have_attribute("data-state", "done")
-    saved = Path(job.locator("[data-path]").inner_text())
+    saved = Path(job.locator("[data-path]").get_attribute("data-path"))
+    expect(job.locator("[data-path]")).to_have_text(str(FOLDERS[host].relative_to("models") / saved.name))
     root = tmp_path / host
     assert saved.is_file() and saved.parent == root / FOLDERS[host]
     assert saved.read_bytes() == fake.file_bytes(zebra["modelVersions"][0]["files"][0]["id"])
@@ -130,6 +131,17 @@ def test_search_scroll_open_send_download_library_rescan(host, serve, fake_civit
     expect(row).to_be_visible()
     expect(row.locator(".badge", has_text="on Civitai")).to_be_visible()
     shot(page, f"library-{host}")
+
+    # From the library back to the model: it knows the file is there now, and so does its search card.
+    row.locator("button", has_text="Open model").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator(".badge", has_text="installed")).to_be_visible()
+    expect(dialog.locator("button[data-file-id]").first).to_have_text("Downloaded")
+    page.keyboard.press("Escape")
+    tab(page, "search").click()
+    page.locator(f"{APP} input[name='query']").fill("Zebra")
+    page.locator(f"{APP} input[name='query']").press("Enter")
+    expect(page.locator(f"{APP} article.card[data-model-id='{zebra['id']}'] [data-badge='installed']")).to_be_visible()
 
 
 def test_nsfw_pictures_blurred_until_clicked(serve, fake_civitai, new_page):
@@ -273,6 +285,13 @@ def test_narrow_sidebar_and_reappended_element(serve, fake_civitai, new_page):
     assert page.evaluate(f"document.querySelector('{APP}').shadowRoot.querySelectorAll('nav').length") == 1
     tab(page, "library").click()
     shot(page, "library-narrow")
+    tab(page, "search").click()
+    cards(page).first.click()
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog.locator("button[data-file-id]").first).to_be_visible()
+    box = dialog.locator("button[data-file-id]").first.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 360  # the files table folds into rows
+    shot(page, "model-narrow")
 
 
 def test_library_of_10000_files_is_paged(serve, new_page):
@@ -292,7 +311,7 @@ def test_library_of_10000_files_is_paged(serve, new_page):
     shot(page, "library-10000")
 
 
-def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page, monkeypatch):
+def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page, monkeypatch, tmp_path):
     expect = _expect()
     monkeypatch.delenv("CIVITAI_API_TOKEN")
     running = serve()
@@ -316,3 +335,180 @@ def test_settings_token_is_write_only_and_verified(serve, fake_civitai, new_page
     page.locator(f"{APP} form.settings button[type='submit']").click()
     expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
     assert running.get("settings").json()["preview_nsfw_level"] == 7
+    # Where each kind goes: the host's folder as the placeholder, an override saved as typed.
+    page.locator(f"{APP} form.settings details summary").click()
+    lora = page.locator(f"{APP} input[data-folder='lora']")
+    assert lora.get_attribute("placeholder") == str(tmp_path / "comfyui" / "models" / "loras")
+    lora.fill(str(tmp_path / "my-loras"))
+    page.locator(f"{APP} form.settings button[type='submit']").click()
+    expect(page.locator(f"{APP} form.settings [role='status']").last).to_have_text("Saved.")
+    assert running.get("settings").json()["folders"] == {"lora": str(tmp_path / "my-loras")}
+
+
+def test_failed_download_shows_its_error_and_retry_finishes_it(serve, fake_civitai, new_page, tmp_path):
+    expect = _expect()
+    model = fake_civitai.add_model(name="Flaky Download LORA")
+    version = model["modelVersions"][0]
+    fake_civitai.set_fault(version["id"], "archived", times=None)
+    running = serve()
+    page = new_page()
+    open_app(page, running, fragment=f"#civitai-model/{model['id']}")
+    dialog = page.locator(f"{APP} dialog.model")
+    dialog.locator("button[data-file-id]").first.click()
+    page.keyboard.press("Escape")
+    tab(page, "downloads").click()
+    job = page.locator(f"{APP} .job").first
+    expect(job).to_have_attribute("data-state", "failed")
+    error = job.locator("[data-error]").inner_text()
+    assert error and "\n" not in error
+    expect(tab(page, "downloads").locator(".count")).to_be_hidden()
+    shot(page, "downloads-failed")
+    fake_civitai.clear_faults()
+    job.locator("button", has_text="Retry").click()
+    expect(page.locator(f"{APP} .job[data-state='done']")).to_have_count(1)
+    saved = Path(page.locator(f"{APP} .job[data-state='done'] [data-path]").get_attribute("data-path"))
+    assert saved.read_bytes() == fake_civitai.file_bytes(version["files"][0]["id"])
+
+
+def test_works_under_comfyuis_strict_csp(serve, fake_civitai, new_page):
+    """ComfyUI with --disable-api-nodes sends default-src 'self': no inline styles, no remote images, no
+    cross-origin fetches. The app styles itself through the CSSOM and fetches pictures from its own route."""
+    expect = _expect()
+    running = serve()
+    page = new_page()
+    csp = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'"
+    violations = []
+
+    def host_page(route):  # the host's page under its CSP, without the standalone page's own inline style
+        html = re.sub(r"<style>.*?</style>", "", route.fetch().text(), flags=re.S)
+        route.fulfill(body=html, headers={"Content-Security-Policy": csp, "Content-Type": "text/html; charset=utf-8"})
+
+    page.route(f"{running.url}/", host_page)
+    page.expose_function("cspViolation", lambda text: violations.append(text))
+    page.add_init_script("document.addEventListener('securitypolicyviolation', "
+                         "(e) => window.cspViolation(e.violatedDirective + ' ' + e.blockedURI))")
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+    display = page.evaluate(f"getComputedStyle(document.querySelector('{APP}').shadowRoot.querySelector('nav')).display")
+    assert display == "flex"
+    loaded = page.locator(f"{APP} article.card .thumb img[src]").first
+    expect(loaded).to_be_visible()
+    # decode() settles once the picture is really there (a CSP refusal would reject it).
+    assert loaded.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
+    assert violations == []
+
+
+def test_hidden_tab_asks_civitai_only_when_shown(serve, fake_civitai, new_page):
+    """A1111 builds every tab at page load and hides the inactive ones: the app must not search Civitai
+    from a tab nobody has opened."""
+    expect = _expect()
+    running = serve()
+    page = new_page()
+
+    def host_page(route):
+        html = route.fetch().text().replace('<civitai-companion host="standalone">',
+                                            '<div id="tab" hidden><civitai-companion host="a1111">')
+        route.fulfill(body=html, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    page.route(f"{running.url}/", host_page)
+    with page.expect_response(lambda r: "/api/jobs" in r.url):
+        open_app(page, running)
+    page.evaluate("new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)))")
+    assert _models_requests(fake_civitai) == []
+    assert page.evaluate(f"document.querySelector('{APP}').views.search.started") is False
+    page.evaluate("document.getElementById('tab').hidden = false")
+    expect(cards(page).first).to_be_visible()
+    assert len(_models_requests(fake_civitai)) >= 1
+
+
+def test_description_scripts_never_run(serve, fake_civitai, new_page):
+    expect = _expect()
+    hostile = ('<p>Fine text</p><img src="x" onerror="window.pwned = 1"><script>window.pwned = 2</script>'
+               '<a href="javascript:window.pwned = 3">click</a><a href="https://example.org/page">link</a>')
+    model = fake_civitai.add_model(name="Hostile Description LORA", description=hostile, early_access=True)
+    running = serve()
+    page = new_page()
+    open_app(page, running, fragment=f"#civitai-model/{model['id']}")
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog.locator(".description")).to_contain_text("Fine text")
+    for link in dialog.locator(".description a").all():
+        href = link.get_attribute("href") or ""
+        assert not href.lower().startswith("javascript:")
+        assert link.get_attribute("rel") and "noopener" in link.get_attribute("rel")
+    assert dialog.locator(".description script, .description [onerror]").count() == 0
+    assert page.evaluate("window.pwned") is None
+    expect(dialog.locator(".badge", has_text="early access")).to_be_visible()
+
+
+def test_scroll_follows_the_cursor_through_short_and_empty_pages(serve, new_page):
+    """Civitai's cursor pages can be short or empty (filtered items): the grid keeps asking while its end is
+    in view and stops at the last cursor. The app's search answers are replaced here to shape the pages."""
+    import json
+
+    expect = _expect()
+    running = serve()
+    page = new_page()
+
+    def card(n):
+        return {"id": 900 + n, "name": f"Paged {n}", "type": "LORA", "baseModel": "SD 1.5", "creator": "x",
+                "stats": {"downloads": n, "likes": n}, "nsfwLevel": 1, "thumbnail": None, "blur": False,
+                "versions": [], "installed": [], "update": False}
+
+    pages = {None: ([card(1), card(2), card(3)], "a"), "a": ([], "b"), "b": ([], "c"), "c": ([card(4), card(5)], None)}
+    asked = []
+
+    def search(route):
+        from urllib.parse import parse_qs, urlsplit
+
+        cursor = parse_qs(urlsplit(route.request.url).query).get("cursor", [None])[0]
+        asked.append(cursor)
+        items, next_cursor = pages[cursor]
+        route.fulfill(body=json.dumps({"items": items, "nextCursor": next_cursor}),
+                      headers={"Content-Type": "application/json"})
+
+    page.route(re.compile(r".*/civitai-companion/api/search\?.*"), search)
+    open_app(page, running)
+    expect(cards(page)).to_have_count(5)
+    expect(page.locator(f"{APP} [data-view='search'] .state")).to_have_text("5 models, that is all.")
+    assert asked == [None, "a", "b", "c"]
+    expect(page.locator(f"{APP} [data-view='search'] .more button")).to_be_hidden()
+
+
+def test_progress_of_running_download_and_scan_with_cancel(serve, new_page):
+    """Progress as GET jobs reports it (shaped here, since real jobs on loopback finish in milliseconds):
+    bytes, speed and time left; Cancel sends DELETE for the download and for the scan."""
+    import json
+
+    expect = _expect()
+    running = serve()
+    page = new_page()
+    mib = 1024 * 1024
+    jobs = {"downloads": [{"id": "d1", "versionId": 1, "fileId": 2, "fileName": "Big_Model.safetensors",
+                           "state": "running", "bytes": 50 * mib, "total": 200 * mib, "speed": 10 * mib, "eta": 15,
+                           "path": None, "error": None}],
+            "scans": [{"id": "s1", "state": "running", "done": 3, "total": 10, "error": None}]}
+    page.route(re.compile(r".*/civitai-companion/api/jobs$"), lambda route: route.fulfill(
+        body=json.dumps(jobs), headers={"Content-Type": "application/json"}))
+
+    def delete(route):
+        if route.request.method != "DELETE":
+            return route.continue_()
+        route.fulfill(body="{}", headers={"Content-Type": "application/json"})
+
+    page.route(re.compile(r".*/civitai-companion/api/(downloads|library/scan)/\w+$"), delete)
+    open_app(page, running)
+    tab(page, "downloads").click()
+    job = page.locator(f"{APP} .job[data-job-id='d1']")
+    expect(job).to_contain_text("50.0 MB of 200 MB · 10.0 MB/s · 15 s left")
+    assert job.locator("progress").evaluate("p => p.value / p.max") == 0.25
+    expect(tab(page, "downloads").locator(".count")).to_have_text("1")
+    shot(page, "downloads-running")
+    with page.expect_request(lambda r: r.method == "DELETE" and r.url.endswith("/api/downloads/d1")):
+        job.locator("button", has_text="Cancel").click()
+    tab(page, "library").click()
+    scan = page.locator(f"{APP} [data-view='library'] .scan")
+    expect(scan).to_contain_text("Scanning: 3 of 10 files")
+    expect(page.locator(f"{APP} [data-view='library'] button", has_text="Scan").first).to_be_disabled()
+    with page.expect_request(lambda r: r.method == "DELETE" and r.url.endswith("/api/library/scan/s1")):
+        scan.locator("button", has_text="Cancel scan").click()
+    expect(scan).to_be_visible()

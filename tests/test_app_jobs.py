@@ -7,7 +7,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 
 from tests.app_harness import app, make_service, start_app  # noqa: F401 - app is a fixture
 
@@ -211,7 +210,7 @@ def test_settings_are_validated_and_the_token_is_write_only(app, fake_civitai):
     settings = app.get("settings").json()
     assert settings["token"] == {"set": True, "source": "env"} and settings["nsfw_level"] == 1
     for bad in ({"nsfw_level": 0}, {"nsfw_level": 32}, {"download_workers": 99}, {"write_sidecars": "yes"},
-                {"base_url": "ftp://x"}, {"subfolder_template": "{nope}"}, {"folders": ["x"]}, {"unknown": 1},
+                {"base_url": "ftp://x"}, {"subfolder_template": "{nope}"}, {"folders": ["x"]}, {"folders": {"lorra": "x"}}, {"unknown": 1},
                 {"token": "has space"}):
         r = app.send("PUT", "settings", bad)
         assert r.status_code == 400 and r.json()["code"] == "bad_setting", bad
@@ -224,7 +223,9 @@ def test_settings_are_validated_and_the_token_is_write_only(app, fake_civitai):
 
 def test_the_sub_folder_template_and_folder_overrides_decide_where_downloads_go(app, fake_civitai, tmp_path):
     own = tmp_path / "my-loras"
-    app.send("PUT", "settings", {"subfolder_template": "{baseModel}", "folders": {"lora": str(own)}})
+    assert app.get("settings").json()["kind_folders"]["lora"] == str(tmp_path / "comfyui" / "models" / "loras")
+    changed = app.send("PUT", "settings", {"subfolder_template": "{baseModel}", "folders": {"lora": str(own)}})
+    assert changed.json()["kind_folders"]["lora"] == str(own)
     _model, version, _file = add_lora(fake_civitai, "Templated Lora", base_model="SDXL 1.0")
     done = wait_for_download(app, app.send("POST", "downloads", {"versionId": version["id"]}).json()["id"])
     assert done["state"] == "done" and Path(done["path"]).parent == own / "SDXL 1.0"
@@ -255,3 +256,28 @@ def test_a_damaged_settings_file_falls_back_to_defaults(tmp_path):
     assert clean(JsonSettingsStore(path).load())["nsfw_level"] == 1
     path.write_text('{"nsfw_level": "lots", "download_workers": 4}')
     assert clean(JsonSettingsStore(path).load()) | {} == {**clean({}), "download_workers": 4}
+
+
+def test_cards_and_model_pages_show_what_is_installed_and_updates(app, fake_civitai):
+    model = fake_civitai.add_model(name="Updated Lora", versions=2, file_sizes=(120_000,))
+    newest, older = model["modelVersions"][0], model["modelVersions"][1]
+    done = wait_for_download(app, app.send("POST", "downloads", {"versionId": older["id"]}).json()["id"])
+    assert done["state"] == "done", done
+    assert wait_for_scan(app, app.send("POST", "library/scan", {}).json()["id"])["state"] == "done"
+    card = next(c for c in app.get("search", params={"query": "Updated Lora"}).json()["items"] if c["id"] == model["id"])
+    assert card["installed"] == [older["id"]] and card["update"] is True
+    page = app.get(f"models/{model['id']}").json()
+    by_id = {v["id"]: v for v in page["versions"]}
+    assert by_id[older["id"]]["installed"] == [done["path"]] and by_id[older["id"]]["update"] is True
+    assert by_id[newest["id"]]["installed"] == []
+    assert by_id[older["id"]]["files"][0]["installed"] == done["path"]
+    updates = app.get("library", params={"status": "update"}).json()["items"]
+    assert [row["newerVersionId"] for row in updates] == [newest["id"]]
+
+
+def test_the_library_shows_a_download_at_once(app, fake_civitai):
+    assert app.get("library").json()["total"] == 0  # this answer is cached while the index is unchanged
+    _model, version, _file = add_lora(fake_civitai, "Fresh Lora")
+    done = wait_for_download(app, app.send("POST", "downloads", {"versionId": version["id"]}).json()["id"])
+    rows = app.get("library").json()["items"]
+    assert [row["path"] for row in rows] == [done["path"]] and rows[0]["modelVersionId"] == version["id"]

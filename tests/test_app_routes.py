@@ -160,6 +160,23 @@ def test_media_serves_a_sized_image_and_caches_it(app, fake_civitai):
     assert len(fake_civitai.requests_to("api", path_prefix="/images/")) == 1
 
 
+def test_the_media_cache_stays_under_its_size_cap(app, fake_civitai):
+    cards = app.get("search", params={"limit": 12}).json()["items"]
+    thumbs = [c["thumbnail"] for c in cards if c["thumbnail"]]
+    cache = app.service.media_cache
+    sizes = []
+    for thumb in thumbs[:2]:
+        sizes.append(len(app.get("media", params={"url": thumb}).content))
+    cache.max_bytes = max(sizes) * 3
+    for thumb in thumbs:
+        assert app.get("media", params={"url": thumb}).status_code == 200
+    on_disk = sum(p.stat().st_size for p in cache.folder.glob("*/*"))
+    assert 0 < on_disk <= cache.max_bytes and len(thumbs) > 4
+    fake_civitai.clear_requests()
+    app.get("media", params={"url": thumbs[-1]})  # the newest is still cached
+    assert not fake_civitai.requests_to("api", path_prefix="/images/")
+
+
 @pytest.mark.parametrize("url", [
     "http://example.com/a.png", "https://image.civitai.com.evil.example/a/b/width=4/c.png",
     "https://user@image.civitai.com/a/b/c.png", "file:///etc/passwd", "ftp://image.civitai.com/a/b/c.png",
@@ -224,3 +241,82 @@ def test_auth_callback_guards_every_api_route(fake_civitai, tmp_path):
     finally:
         running.stop()
         service.close()
+
+
+def test_the_app_works_mounted_at_its_prefix_as_a1111_mounts_it(fake_civitai, tmp_path):
+    """A1111/Forge call ``app.mount("/civitai-companion", create_app(service))`` on their own server."""
+    import threading
+
+    import requests
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from civitai_companion.app.asgi import create_app
+    from civitai_companion.app.routes import PREFIX
+    from civitai_companion.app.server import bind_socket
+
+    service = make_service(tmp_path, host="a1111")
+    host_app = Starlette(routes=[Mount(PREFIX, app=create_app(service))])
+    sock = bind_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(host_app, log_level="warning", lifespan="off"))
+    server.install_signal_handlers = lambda: None
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    pause = threading.Event()
+    while thread.is_alive() and not server.started:
+        pause.wait(0.01)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}{PREFIX}"
+    try:
+        session = requests.Session()
+        session.trust_env = False
+        assert session.get(base + "/api/search", params={"limit": 2}, timeout=30).json()["items"]
+        module = session.get(base + "/static/companion.js", timeout=30)
+        assert module.status_code == 200 and "javascript" in module.headers["content-type"]
+        r = session.put(base + "/api/settings", json={"nsfw_level": 3}, headers={"Origin": base.split(PREFIX)[0]},
+                        timeout=30)
+        assert r.status_code == 200 and r.json()["nsfw_level"] == 3
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        service.close()
+
+
+# -- the error table -----------------------------------------------------------------------------------------------
+def _core_errors():
+    from civitai_companion.api import errors as e
+
+    return [
+        (e.NotFound("no model"), 404, "not_found"), (e.UnknownRoute("html 404"), 502, "civitai_unknown_route"),
+        (e.Archived("gone"), 410, "archived"), (e.AuthRequired("login"), 401, "auth_required"),
+        (e.DownloadsDisabled("off"), 403, "downloads_disabled"), (e.EarlyAccess("soon"), 403, "early_access"),
+        (e.Forbidden("no"), 403, "forbidden"), (e.RateLimited("slow down", status=429), 429, "rate_limited"),
+        (e.RateLimited("busy", status=503), 503, "civitai_busy"), (e.BadRequest("bad"), 400, "bad_request"),
+        (e.PageLimit("pages"), 400, "bad_request"), (e.RegionBlocked("region"), 451, "region_blocked"),
+        (e.NetworkError("down"), 502, "civitai_unreachable"), (e.ServerError("500"), 502, "civitai_error"),
+        (e.BadResponse("html"), 502, "civitai_bad_response"), (e.CivitaiError("odd"), 502, "civitai_error"),
+        (OSError("disk"), 500, "os_error"), (RuntimeError("bug"), 500, "internal"),
+    ]
+
+
+@pytest.mark.parametrize("exc,status,code", _core_errors(), ids=lambda v: type(v).__name__ if isinstance(v, Exception) else str(v))
+def test_every_core_error_has_its_status_and_code(exc, status, code):
+    from civitai_companion.app.routes import ApiRequest, Route, RouteTable, handle
+
+    def fail(_request):
+        raise exc
+
+    answer = handle(RouteTable([Route("GET", "boom", fail)]), ApiRequest("GET", "/civitai-companion/api/boom"))
+    assert (answer.status, answer.body["code"]) == (status, code)
+    assert answer.body["error"] and "\n" not in answer.body["error"]
+
+
+def test_retry_after_is_passed_on():
+    from civitai_companion.api.errors import RateLimited
+    from civitai_companion.app.routes import ApiRequest, Route, RouteTable, handle
+
+    def fail(_request):
+        raise RateLimited("slow", retry_after=2.5, status=429)
+
+    answer = handle(RouteTable([Route("GET", "x", fail)]), ApiRequest("GET", "x"))
+    assert answer.status == 429 and answer.headers["Retry-After"] == "3"

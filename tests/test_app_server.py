@@ -71,6 +71,10 @@ def test_ui_prints_its_url_serves_the_page_and_stops_on_ctrl_c(ui_env, tmp_path)
         assert page.status_code == 200 and "<civitai-companion" in page.text
         settings = ui.api("GET", "settings").json()
         assert settings["host"] == "comfyui" and settings["models_dir"] == str(tmp_path / "ComfyUI" / "models")
+        port = ui.url.rsplit(":", 1)[1]
+        assert ui.api("GET", "settings", headers={"Host": f"localhost:{port}"}).status_code == 200
+        rebound = ui.api("GET", "settings", headers={"Host": f"evil.example:{port}"})  # DNS rebinding
+        assert rebound.status_code == 400 and "token" not in rebound.text
     finally:
         code, output = ui.stop()
     assert code == 0 and output.rstrip().endswith("stopped"), output

@@ -32,9 +32,11 @@ def _unauthorized() -> Response:
     return Response(body, status_code=401, media_type="application/json")
 
 
-def create_app(service: Any, *, auth: Callable[[Request], Any] | None = None, page: bool = False) -> Starlette:
+def create_app(service: Any, *, auth: Callable[[Request], Any] | None = None, page: bool = False,
+               trusted_hosts: list[str] | None = None) -> Starlette:
     """The API and the front end's files; ``auth(request)`` (sync or async) returning False → 401 JSON.
-    ``page`` also serves the standalone page at ``/``."""
+    ``page`` also serves the standalone page at ``/``. ``trusted_hosts`` refuses requests whose ``Host`` is
+    another name (400): a site whose name a DNS trick points at 127.0.0.1 is then not the app's origin."""
     table = build_routes(service)
 
     async def allowed(request: Request) -> bool:
@@ -75,7 +77,13 @@ def create_app(service: Any, *, auth: Callable[[Request], Any] | None = None, pa
             return HTMLResponse(page_html(), headers={"Cache-Control": "no-cache"})
 
         routes.append(Route("/", index, methods=["GET", "HEAD"]))
-    return Starlette(routes=routes)
+    middleware = []
+    if trusted_hosts:
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(trusted_hosts)))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def page_html(*, base: str = PREFIX.lstrip("/")) -> str:

@@ -32,7 +32,7 @@ class _AppDownloader(Downloader):
     def __init__(self, service: Any, jobs: "Jobs") -> None:
         self._service = service
         self._jobs = jobs
-        super().__init__(service.client, host=service.host)
+        super().__init__(service.job_client, host=service.host)
 
     @property
     def layout(self):  # type: ignore[override]
@@ -209,7 +209,7 @@ class Jobs:
                 job.files = len(entries)
             preview_mask = service.setting("preview_nsfw_level") or 1
             # The scanner records what it finds in the state dir's library index, which the Library view reads.
-            report = scan(entries, client=service.client, host=service.host,
+            report = scan(entries, client=service.job_client, host=service.host,
                           folders=[p for paths in folders.values() for p in paths],
                           sidecars=bool(service.setting("write_sidecars")), refresh=refresh,
                           max_nsfw_level=1 << (preview_mask.bit_length() - 1), progress=progress, cancel=cancel)

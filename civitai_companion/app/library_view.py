@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any, Iterable
+
+
+CACHED_QUERIES = 4
+CACHE_SECONDS = 5.0  # a file time can be as coarse as a few ms: never trust an unchanged stamp for longer
 
 
 class LibraryView:
@@ -17,6 +22,7 @@ class LibraryView:
         self._path = path
         self._index: Any = None
         self._lock = threading.Lock()
+        self._cache: dict[tuple, tuple[float, list[dict]]] = {}
 
     @property
     def index(self) -> Any:
@@ -30,7 +36,37 @@ class LibraryView:
 
     def rows(self, *, types: Iterable[str] = (), base_models: Iterable[str] = (), status: str | None = None,
              query: str | None = None) -> list[dict]:
-        return self.index.rows(types=tuple(types), base_models=tuple(base_models), status=status, query=query)
+        """The matching rows; the same filters again while the index is unchanged cost nothing (the
+        Library view pages through 10,000 rows one request at a time)."""
+        index = self.index
+        key = (tuple(types), tuple(base_models), status, query, self._stamp(index))
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        rows = index.rows(types=key[0], base_models=key[1], status=status, query=query)
+        with self._lock:
+            if key not in self._cache and len(self._cache) >= CACHED_QUERIES:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (now, rows)
+        return rows
+
+    @staticmethod
+    def _stamp(index: Any) -> tuple | None:
+        """Changes whenever the index file or its write-ahead log is written (by any thread or process)."""
+        path = getattr(index, "path", None)
+        if path is None:
+            return None
+        stamp = []
+        for name in (os.fspath(path), os.fspath(path) + "-wal"):
+            try:
+                st = os.stat(name)
+            except OSError:
+                stamp.append(None)
+            else:
+                stamp.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(stamp)
 
     def by_version(self, version_id: int) -> list[dict]:
         return self.index.by_version(version_id)
@@ -43,3 +79,4 @@ class LibraryView:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+            self._cache.clear()

@@ -92,6 +92,7 @@ class MediaCache:
         self._session = session
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
+        self._total: int | None = None  # bytes on disk, counted once, then kept up to date
 
     @property
     def session(self) -> requests.Session:
@@ -166,14 +167,22 @@ class MediaCache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(kind.encode("ascii", "replace") + b"\n" + body)
+            data = kind.encode("ascii", "replace") + b"\n" + body
+            tmp.write_bytes(data)
             os.replace(tmp, path)
-            self.trim()
         except OSError as exc:
             log.warning("media cache: %s", exc.strerror or exc)
+            return
+        with self._lock:
+            if self._total is not None:
+                self._total += len(data)
+            full = self._total is None or self._total > self.max_bytes
+        if full:
+            self.trim()
 
     def trim(self) -> int:
-        """Delete the least recently used files until the cache fits; returns the bytes it now holds."""
+        """Count the cache, and past ``max_bytes`` delete the least recently used files down to 90 % of it
+        (so trimming, which lists the folder, happens once per many new images); returns the bytes kept."""
         files = []
         total = 0
         for sub in self.folder.glob("*/*"):
@@ -181,16 +190,20 @@ class MediaCache:
                 st = sub.stat()
             except OSError:
                 continue
-            files.append((st.st_mtime, st.st_size, sub))
+            files.append((st.st_mtime_ns, st.st_size, sub))
             total += st.st_size
-        files.sort()
-        while total > self.max_bytes and files:
-            _mtime, size, old = files.pop(0)
-            try:
-                old.unlink()
-                total -= size
-            except OSError:
-                pass
+        if total > self.max_bytes:
+            files.sort()
+            goal = self.max_bytes * 9 // 10
+            while total > goal and files:
+                _mtime, size, old = files.pop(0)
+                try:
+                    old.unlink()
+                    total -= size
+                except OSError:
+                    pass
+        with self._lock:
+            self._total = total
         return total
 
 

@@ -26,7 +26,7 @@ def model_roots(layout: Any) -> list[str]:
     roots = []
     for paths in layout.scan_folders().values():
         for path in paths:
-            real = os.path.realpath(path)
+            real = os.path.normcase(os.path.realpath(path))  # Windows paths compare without case
             if real not in roots:
                 roots.append(real)
     return roots
@@ -34,7 +34,7 @@ def model_roots(layout: Any) -> list[str]:
 
 def inside(path: str | os.PathLike, roots: list[str]) -> bool:
     """``path`` (symlinks resolved) lies inside one of ``roots``."""
-    real = os.path.realpath(path)
+    real = os.path.normcase(os.path.realpath(path))
     return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 

@@ -8,6 +8,7 @@ progress keeps its ``.part`` and stays queued, and resumes when the server next 
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import socket
 import sys
@@ -19,6 +20,7 @@ from .routes import PREFIX
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7865
+LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]  # the only Host names a loopback server answers
 
 
 def bind_socket(address: str, port: int) -> socket.socket:
@@ -55,13 +57,17 @@ def serve(*, host: str = "standalone", root: str | None = None, address: str = "
     say = say or (lambda text: print(text, flush=True))
     sock = bind_socket(address, port)
     service = service or make_service(host=host, root=root)
-    app = create_app(service, page=True)
+    loopback = address in ("127.0.0.1", "::1", "localhost")
+    app = create_app(service, page=True, trusted_hosts=LOOPBACK_NAMES if loopback else None)
     shown = "127.0.0.1" if address in ("0.0.0.0", "::") else address
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{sock.getsockname()[1]}/"
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    options = {"log_level": "warning", "access_log": False, "lifespan": "off"}
+    if "timeout_graceful_shutdown" in inspect.signature(uvicorn.Config).parameters:  # uvicorn >= 0.24
+        options["timeout_graceful_shutdown"] = 5  # Ctrl-C does not wait for a slow image fetch to end
+    config = uvicorn.Config(app, **options)
     server = uvicorn.Server(config)
     say(f"Civitai Companion is running at {url}  (API at {url.rstrip('/')}{PREFIX}/api/; Ctrl-C stops it)")
-    if address not in ("127.0.0.1", "::1", "localhost"):
+    if not loopback:
         say(f"listening on {address}: anyone who can reach this machine can use it")
     if open_browser:
         threading.Timer(0.5, _open, args=(url,)).start()

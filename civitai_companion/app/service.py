@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import config, safe_json
-from ..api import CivitaiClient, Image, Model, ModelVersion
+from ..api import CivitaiClient, Model, ModelVersion
 from ..api.params import positive_id
 from . import settings as settings_mod
 from .jobs import Jobs
 from .library_view import LibraryView
-from .media import CARD_WIDTH, MediaCache, is_video_url, sanitize_html, sized_url
+from . import shapes
+from .media import CARD_WIDTH, MediaCache, sanitize_html
 from .routes import ApiError
 from .settings import SettingsStore
 
@@ -45,10 +46,12 @@ def layout_factory_for(host: str, root: str | None = None) -> Callable[..., Any]
 class _SettingsClient(CivitaiClient):
     """A Civitai client whose base URL and token are the app's settings when set (read on every request)."""
 
-    def __init__(self, service: "AppService") -> None:
+    def __init__(self, service: "AppService", *, interactive: bool = True) -> None:
         self._service = service
-        # A page waits on these answers: one retry, and no Retry-After longer than a few seconds.
-        super().__init__(max_tries=2, retry_after_cap=5.0)
+        if interactive:  # a page waits on these answers: one retry, and no Retry-After over a few seconds
+            super().__init__(max_tries=2, retry_after_cap=5.0)
+        else:  # downloads and scans run in job threads: they may wait as long as the core allows
+            super().__init__()
 
     @property
     def _base_url(self) -> str | None:  # type: ignore[override]
@@ -79,11 +82,12 @@ class AppService:
         self.on_file_added = on_file_added
         self._store = settings
         self._settings = settings_mod.clean(settings.load())
-        self._settings_lock = threading.Lock()
+        self._settings_lock = threading.RLock()  # a store may read a setting while it saves
         self._layout_factory = layout_factory
         self._layout: Any = None
         self._layout_lock = threading.Lock()
         self.client = _SettingsClient(self)
+        self.job_client = _SettingsClient(self, interactive=False)
         self.library_view = library or LibraryView()
         self.state_dir = Path(state_dir) if state_dir else config.home_dir()
         self.media_cache = MediaCache(self.state_dir / "media-cache")
@@ -123,8 +127,10 @@ class AppService:
         try:
             layout = self.layout()
             out["models_dir"] = str(layout.models_dir())
+            # Where each kind goes (the first folder of a kind is its download folder), for the Settings view.
+            out["kind_folders"] = {kind: str(paths[0]) for kind, paths in layout.scan_folders().items() if paths}
         except (OSError, ValueError) as exc:
-            out["models_dir"] = None
+            out["models_dir"], out["kind_folders"] = None, {}
             out["layout_error"] = str(exc)
         return out
 
@@ -143,6 +149,7 @@ class AppService:
             self.jobs.set_workers(cleaned["download_workers"])
         if {"base_url", "token"} & set(cleaned):
             self.client.cache.clear()
+            self.job_client.cache.clear()
             self._enums = None
         return self.get_settings()
 
@@ -151,7 +158,7 @@ class AppService:
                nsfw=None, cursor=None, limit=None) -> dict:
         """One page of model cards, and the cursor of the next (pages may be short or empty)."""
         mask = self._mask(nsfw, "nsfw_level")
-        size = _count(limit, DEFAULT_PAGE, 100, "limit")
+        size = shapes.count(limit, DEFAULT_PAGE, 100, "limit")
         filters: dict[str, Any] = {"query": query, "types": list(types), "base_models": list(base_models),
                                    "sort": sort, "period": period, "tag": tag, "username": username, "limit": size}
         if mask > 1:
@@ -169,12 +176,12 @@ class AppService:
         """A model page: versions with files (and where each would go), local copies, sanitised text."""
         model = self.client.model(positive_id(model_id, "model"))
         preview = self.setting("preview_nsfw_level") or 1
-        stats = _stats(model.stats)
+        stats = shapes.stats(model.stats)
         versions = [self._version(model, v, preview) for v in model.model_versions]
         return {
             "id": model.id, "name": model.name, "type": model.type, "nsfw": bool(model.nsfw),
             "nsfwLevel": model.nsfw_level, "mode": model.mode, "tags": model.tags, "stats": stats,
-            "creator": _creator(model), "description": sanitize_html(model.description),
+            "creator": shapes.creator(model), "description": sanitize_html(model.description),
             "permissions": {"allowNoCredit": model.allow_no_credit, "allowCommercialUse": model.allow_commercial_use,
                             "allowDerivatives": model.allow_derivatives,
                             "allowDifferentLicense": model.allow_different_license},
@@ -187,18 +194,19 @@ class AppService:
         if model_version_id is None and model_id is None:
             raise ApiError(400, "bad_request", "images needs modelVersionId= or modelId=")
         mask = self._mask(nsfw, "nsfw_level")
-        filters: dict[str, Any] = {"limit": _count(limit, DEFAULT_PAGE, 200, "limit"), "nsfw": _image_nsfw(mask)}
+        filters: dict[str, Any] = {"limit": shapes.count(limit, DEFAULT_PAGE, 200, "limit"),
+                                   "nsfw": shapes.image_nsfw(mask)}
         if model_version_id is not None:
             filters["model_version_id"] = positive_id(model_version_id, "version")
         if model_id is not None:
             filters["model_id"] = positive_id(model_id, "model")
         page = self.client.images_page(cursor=cursor, **filters)
         preview = self.setting("preview_nsfw_level") or 1
-        items = [_image(i, preview) for i in page.items if i.url and (i.nsfw_level or 1) & mask]
+        items = [shapes.image(i, preview) for i in page.items if i.url and (i.nsfw_level or 1) & mask]
         return {"items": items, "nextCursor": page.next_cursor}
 
     def media(self, url: str | None, *, width: str | None = None) -> Any:
-        size = None if width in (None, "") else _count(width, CARD_WIDTH, 4096, "width")
+        size = None if width in (None, "") else shapes.count(width, CARD_WIDTH, 4096, "width")
         return self.media_cache.get(url or "", base_url=self.client.base_url, width=size)
 
     def enums(self) -> dict:
@@ -246,9 +254,9 @@ class AppService:
         if status not in (None, "", "resolved", "unknown", "error", "update"):
             raise ApiError(400, "bad_request", "status is one of resolved, unknown, error, update")
         rows = self.library_view.rows(types=types, base_models=base_models, status=status or None, query=query)
-        start = _count(offset, 0, 10**9, "offset", minimum=0)
-        size = _count(limit, 500, 5000, "limit")
-        return {"items": [_library_row(r) for r in rows[start:start + size]], "total": len(rows),
+        start = shapes.count(offset, 0, 10**9, "offset", minimum=0)
+        size = shapes.count(limit, 500, 5000, "limit")
+        return {"items": [shapes.library_row(r) for r in rows[start:start + size]], "total": len(rows),
                 "offset": start, "limit": size}
 
     def preview(self, sha256: str) -> Any:
@@ -296,17 +304,17 @@ class AppService:
         preview = self.setting("preview_nsfw_level") or 1
         latest = model.latest_version
         images = [i for v in model.model_versions for i in v.images if i.url]
-        thumb = next((i for i in images if _shown(i.nsfw_level, preview)), images[0] if images else None)
+        thumb = next((i for i in images if shapes.shown(i.nsfw_level, preview)), images[0] if images else None)
         local = self._installed(model)
         installed = sorted({r.get("modelVersionId") for r in local if r.get("modelVersionId")})
         return {
             "id": model.id, "name": model.name, "type": model.type,
             "baseModel": latest.base_model if latest else (model.base_models[0] if model.base_models else None),
             "creator": model.creator.username if model.creator else None,
-            "stats": _stats(model.stats), "nsfwLevel": model.nsfw_level, "nsfw": bool(model.nsfw),
-            "thumbnail": _thumb_url(thumb), "thumbnailType": _kind(thumb),
+            "stats": shapes.stats(model.stats), "nsfwLevel": model.nsfw_level, "nsfw": bool(model.nsfw),
+            "thumbnail": shapes.thumb_url(thumb), "thumbnailType": shapes.kind(thumb),
             "thumbnailNsfwLevel": thumb.nsfw_level if thumb else None,
-            "blur": bool(thumb) and not _shown(thumb.nsfw_level, preview),
+            "blur": bool(thumb) and not shapes.shown(thumb.nsfw_level, preview),
             "versions": [{"id": v.id, "name": v.name, "baseModel": v.base_model} for v in model.model_versions],
             "installed": installed,
             "update": any(r.get("newerVersionId") for r in local),
@@ -338,9 +346,9 @@ class AppService:
             "availability": version.availability, "earlyAccess": version.is_early_access,
             "earlyAccessEndsAt": version.early_access_ends_at,
             "loginRequired": bool(raw.get("requireAuth") or raw.get("requiresAuth")),
-            "trainedWords": version.trained_words, "air": version.air, "stats": _stats(version.stats),
+            "trainedWords": version.trained_words, "air": version.air, "stats": shapes.stats(version.stats),
             "description": sanitize_html(version.description), "files": files,
-            "images": [_image(i, preview) for i in version.images if i.url],
+            "images": [shapes.image(i, preview) for i in version.images if i.url],
             "installed": [r.get("path") for r in local],
             "update": any(r.get("newerVersionId") for r in local),
             "url": f"{self.client.base_url}/models/{model.id}?modelVersionId={version.id}",
@@ -354,79 +362,3 @@ class AppService:
         except (OSError, ValueError) as exc:
             log.debug("no folder for %s: %s", model.type, exc)
             return None
-
-
-# -- small shapers ------------------------------------------------------------------------------------------------
-def _count(value: Any, default: int, maximum: int, name: str, *, minimum: int = 1) -> int:
-    if value is None or value == "":
-        return default
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not minimum <= int(text) <= maximum:
-        raise ApiError(400, "bad_request", f"{name} is a number from {minimum} to {maximum}")
-    return int(text)
-
-
-def _shown(level: int | None, mask: int) -> bool:
-    """An image may be shown unblurred when none of its level bits is outside the mask."""
-    return not ((level or 1) & ~mask)
-
-
-def _image_nsfw(mask: int) -> str:
-    """/images takes None/Soft/Mature/X rather than a mask: the smallest that covers it."""
-    for name, covers in (("None", 1), ("Soft", 3), ("Mature", 7)):
-        if not mask & ~covers:
-            return name
-    return "X"
-
-
-def _kind(image: Image | None) -> str | None:
-    if image is None:
-        return None
-    return "video" if image.is_video or is_video_url(image.url or "") else "image"
-
-
-def _thumb_url(image: Image | None, width: int = CARD_WIDTH) -> str | None:
-    return sized_url(image.url, width, still=image.is_video) if image is not None else None
-
-
-def _image(image: Image, preview: int) -> dict:
-    return {"id": image.id, "url": _thumb_url(image), "type": _kind(image), "width": image.width,
-            "height": image.height, "nsfwLevel": image.nsfw_level, "blur": not _shown(image.nsfw_level, preview),
-            "hash": image.hash, "meta": image.meta, "parameters": infotext(image.meta), "username": image.username,
-            "postId": image.post_id}
-
-
-def _stats(stats: Any) -> dict:
-    return {"downloads": stats.download_count, "likes": stats.thumbs_up_count, "favorites": stats.favorite_count,
-            "comments": stats.comment_count, "rating": stats.rating}
-
-
-def _creator(model: Model) -> dict | None:
-    if model.creator is None:
-        return None
-    return {"username": model.creator.username, "image": sized_url(model.creator.image, 96)}
-
-
-def _library_row(row: dict) -> dict:
-    out = {k: v for k, v in row.items() if k != "preview"}
-    sha = row.get("sha256")
-    out["previewUrl"] = f"library/preview/{sha}" if sha and row.get("preview") else None
-    return out
-
-
-_META_ORDER = (("steps", "Steps"), ("sampler", "Sampler"), ("cfgScale", "CFG scale"), ("seed", "Seed"),
-               ("Size", "Size"), ("clipSkip", "Clip skip"), ("Model", "Model"))
-
-
-def infotext(meta: dict | None) -> str | None:
-    """Generation parameters as A1111 writes them (prompt, ``Negative prompt:``, ``Steps: …``), which
-    A1111's "read generation parameters" button and most tools understand."""
-    if not isinstance(meta, dict) or not meta.get("prompt"):
-        return None
-    lines = [str(meta["prompt"]).strip()]
-    if meta.get("negativePrompt"):
-        lines.append(f"Negative prompt: {str(meta['negativePrompt']).strip()}")
-    fields = [f"{label}: {meta[key]}" for key, label in _META_ORDER if meta.get(key) not in (None, "")]
-    if fields:
-        lines.append(", ".join(fields))
-    return "\n".join(lines)

@@ -140,6 +140,11 @@ def validate(key: str, value: Any) -> Any:
             return {}
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise bad('expected {"lora": "folder", ...}')
+        from ..hosts.base import KINDS, model_type
+
+        unknown = [k for k in value if k.strip() not in KINDS and model_type(k.strip()) is None]
+        if unknown:
+            raise bad(f"{unknown[0]!r} is neither a kind ({', '.join(KINDS)}) nor a Civitai model type")
         return {k.strip(): v.strip() for k, v in value.items() if k.strip() and v.strip()}
     if key == "token":
         if value is None:

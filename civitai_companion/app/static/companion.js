@@ -13,6 +13,7 @@ import { SettingsView } from "./views/settings.js";
 
 const MODEL_HASH = /^#civitai-model\/(\d+)(?:\/(\d+))?$/;
 const ACTIVE = new Set(["queued", "running"]);
+let sheet = null;  // one stylesheet shared by every instance
 
 class CivitaiCompanion extends HTMLElement {
   constructor() {
@@ -48,10 +49,17 @@ class CivitaiCompanion extends HTMLElement {
   build() {
     this._built = true;
     const root = this.attachShadow({ mode: "open" });
-    const style = document.createElement("style");
-    style.textContent = CSS;
     this.app = h("div", { class: "app", "data-host": this.hostName });
-    root.append(style, this.app);
+    // A constructed stylesheet, not a <style> element: a host's CSP without 'unsafe-inline' (ComfyUI's
+    // default-src 'self') refuses inline styles, not the CSSOM.
+    if ("adoptedStyleSheets" in root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      sheet ||= new CSSStyleSheet();
+      if (!sheet.cssRules.length) sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.append(h("style", { text: CSS }));
+    }
+    root.append(this.app);
     this.copyBox = new CopyBox(root);
     this.toastEl = h("div", { class: "toast", popover: "manual", role: "status", "aria-live": "polite" });
 
@@ -135,8 +143,16 @@ class CivitaiCompanion extends HTMLElement {
   }
 
   siteUrl() {
-    const base = (this.settings && this.settings.base_url) || "https://civitai.com";
+    const base = (this.settings && (this.settings.effective_base_url || this.settings.base_url)) || "https://civitai.com";
     return base.replace(/\/+$/, "");
+  }
+
+  /** A path under the host's models folder, as people say it ("loras/x.safetensors"); the full path goes
+   *  in a tooltip. */
+  shortPath(path) {
+    const root = this.settings && this.settings.models_dir;
+    if (!root || !path || !path.startsWith(root)) return path || "";
+    return path.slice(root.length).replace(/^[\\/]+/, "") || path;
   }
 
   send(detail) {

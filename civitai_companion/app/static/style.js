@@ -11,6 +11,7 @@ export const CSS = `
   --cc-muted: var(--body-text-color-subdued, var(--descrip-text, light-dark(#5b6472, #9ca3af)));
   --cc-border: var(--border-color-primary, var(--border-color, light-dark(#d6dae0, #374151)));
   --cc-accent: var(--color-accent, var(--p-primary-color, light-dark(#2563eb, #60a5fa)));
+  --cc-on-accent: var(--button-primary-text-color, var(--p-primary-contrast-color, light-dark(#ffffff, #0b1220)));
   --cc-accent-soft: var(--color-accent-soft, light-dark(#e8efff, #1e2a44));
   --cc-input: var(--input-background-fill, var(--comfy-input-bg, light-dark(#ffffff, #161c27)));
   --cc-link: var(--link-text-color, var(--p-primary-color, light-dark(#1d4ed8, #93b4ff)));
@@ -35,7 +36,7 @@ button {
   padding: 5px 10px; cursor: pointer; white-space: nowrap;
 }
 button:hover { border-color: var(--cc-accent); }
-button.primary { background: var(--cc-accent); border-color: var(--cc-accent); color: #fff; }
+button.primary { background: var(--cc-accent); border-color: var(--cc-accent); color: var(--cc-on-accent); }
 button:disabled { opacity: .55; cursor: default; }
 input, select, textarea {
   background: var(--cc-input); border: 1px solid var(--cc-border); border-radius: 6px; padding: 5px 8px;
@@ -58,7 +59,7 @@ nav.tabs button {
 }
 nav.tabs button[aria-selected="true"] { color: var(--cc-fg); border-bottom-color: var(--cc-accent); font-weight: 600; }
 .count { display: inline-block; min-width: 18px; padding: 0 5px; margin-left: 4px; border-radius: 9px;
-  background: var(--cc-accent); color: #fff; font-size: 11px; text-align: center; }
+  background: var(--cc-accent); color: var(--cc-on-accent); font-size: 11px; text-align: center; }
 .view { padding: 10px; }
 
 form.search { display: flex; flex-direction: column; gap: 8px; margin-bottom: 10px; }
@@ -118,7 +119,7 @@ dialog.model::backdrop { background: rgb(0 0 0 / .55); }
 .model .version { display: flex; flex-direction: column; gap: 14px; }
 .model h3 { margin: 0 0 6px; font-size: 14px; }
 .versions { display: flex; gap: 4px; flex-wrap: wrap; }
-.versions button[aria-selected="true"] { background: var(--cc-accent); border-color: var(--cc-accent); color: #fff; }
+.versions button[aria-selected="true"] { background: var(--cc-accent); border-color: var(--cc-accent); color: var(--cc-on-accent); }
 .chips { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; }
 .chip { border-radius: 14px; padding: 3px 10px; background: var(--cc-accent-soft); font-family: ui-monospace, monospace;
   font-size: 12px; overflow-wrap: anywhere; white-space: normal; text-align: left; }
@@ -156,6 +157,7 @@ th { color: var(--cc-muted); font-weight: 600; }
 
 form.settings { display: flex; flex-direction: column; gap: 12px; max-width: 640px; }
 form.settings label.field { display: flex; flex-direction: column; gap: 4px; }
+.folder-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(280px, 100%), 1fr)); gap: 8px; }
 form.settings .hint { font-size: 12px; color: var(--cc-muted); }
 
 .copybox {
@@ -170,6 +172,14 @@ form.settings .hint { font-size: 12px; color: var(--cc-muted); }
 .copybox textarea { width: 100%; min-height: 70px; resize: vertical; font-family: ui-monospace, monospace; font-size: 12px; }
 
 form.search .filters-toggle { display: none; }
+@container (max-width: 560px) {
+  .files table, .files tbody, .files tr, .files td { display: block; }
+  .files thead { display: none; }
+  .files tr { padding: 6px 0; border-bottom: 1px solid var(--cc-border); }
+  .files td { display: inline-block; border: none; padding: 2px 10px 2px 0; }
+  .files td:first-child, .files td:last-child { display: block; }
+  .files td:last-child button { width: 100%; white-space: normal; }
+}
 @container (max-width: 520px) {
   .view { padding: 8px 6px; }
   form.search .filters-toggle { display: inline-block; }

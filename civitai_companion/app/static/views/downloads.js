@@ -18,6 +18,7 @@ export class DownloadsView {
   }
 
   shown() {
+    this.app.loadSettings().catch(() => {});  // the models folder, to show short paths
     this.app.pollSoon();
   }
 
@@ -75,8 +76,9 @@ export class DownloadsView {
     const bytes = Number(job.bytes) || 0;
     if (total > 0) { row.bar.max = total; row.bar.value = Math.min(bytes, total); }
     else if (job.state === "done") { row.bar.max = 1; row.bar.value = 1; }
-    else row.bar.removeAttribute("value");  // indeterminate
-    row.bar.hidden = job.state === "cancelled";
+    else if (job.state === "running") row.bar.removeAttribute("value");  // indeterminate until the size is known
+    else { row.bar.max = 1; row.bar.value = 0; }
+    row.bar.hidden = job.state === "cancelled" || (job.state === "failed" && !bytes);
     const parts = [total ? `${formatBytes(bytes)} of ${formatBytes(total)}` : formatBytes(bytes)];
     if (job.state === "running" && job.speed > 0) {
       parts.push(`${formatBytes(job.speed)}/s`);
@@ -88,7 +90,8 @@ export class DownloadsView {
     clear(row.detail);
     clear(row.actions);
     if (job.state === "done" && job.path) {
-      row.detail.append(h("span", { class: "muted", text: "Saved to " }), h("span", { class: "path", "data-path": "", text: job.path }));
+      row.detail.append(h("span", { class: "muted", text: "Saved to " }),
+        h("span", { class: "path", "data-path": job.path, title: job.path, text: this.app.shortPath(job.path) }));
     } else if (job.state === "failed") {
       row.detail.append(h("span", { class: "error", "data-error": "", text: oneLine(job.error || "The download failed.") }));
     }

@@ -106,7 +106,7 @@ export class LibraryView {
       row.newerVersionId ? h("span", { class: "badge warn", text: "update available" }) : null);
     const info = h("div", { class: "info" },
       h("div", { class: "name", text: name }),
-      h("div", { class: "path muted", text: this.shortPath(row.path), title: row.path }), badges,
+      h("div", { class: "path muted", text: this.app.shortPath(row.path), title: row.path }), badges,
       words.length ? h("div", { class: "chips small", "data-words": "" }, words.slice(0, 6).map((w) => h("span", { class: "chip", text: w })),
         words.length > 6 ? h("span", { class: "muted", text: `+${words.length - 6}` }) : null) : null);
     const ref = { modelId: row.modelId, versionId: row.modelVersionId, type: row.type, fileName: baseName(row.path) };
@@ -118,14 +118,6 @@ export class LibraryView {
         on: { click: (e) => this.downloadUpdate(row, e.target) } }) : null);
     const preview = row.previewUrl ? localPreview(row.previewUrl, { alt: "" }) : h("div", { class: "noimg" });
     return h("div", { class: "lib-row", role: "listitem", "data-path": row.path }, preview, info, actions);
-  }
-
-  /** The path under the models folder (the full path is in the tooltip). */
-  shortPath(path) {
-    const root = this.app.settings && this.app.settings.models_dir;
-    if (!root || !path || !path.startsWith(root)) return path || "";
-    const rest = path.slice(root.length).replace(/^[\\/]+/, "");
-    return rest || path;
   }
 
   async downloadUpdate(row, button) {

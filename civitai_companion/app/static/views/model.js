@@ -179,7 +179,7 @@ export class ModelView {
         h("td", {}, button)));
     }
     if (!files.length) body.append(h("tr", {}, h("td", { colSpan: 6, class: "muted", text: "No files in this version." })));
-    return h("section", {}, h("h3", { text: "Files" }),
+    return h("section", { class: "files" }, h("h3", { text: "Files" }),
       h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, ["File", "Format", "fp", "Size", "Scan", ""].map((t) => h("th", { text: t })))), body)));
   }

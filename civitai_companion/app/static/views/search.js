@@ -93,6 +93,19 @@ export class SearchView {
   }
 
   shown() {
+    if (this.started || this.waiting) return;
+    // A host may keep the app in a hidden tab (A1111 builds every tab at page load): ask Civitai only
+    // once the view has a size, i.e. when someone looks at it.
+    this.waiting = new ResizeObserver((entries) => {
+      if (!entries.some((e) => e.contentRect.width > 0)) return;
+      this.waiting.disconnect();
+      this.waiting = null;
+      this.start();
+    });
+    this.waiting.observe(this.el);
+  }
+
+  start() {
     if (this.started) return;
     this.started = true;
     this.app.loadSettings().then((settings) => {
@@ -132,7 +145,8 @@ export class SearchView {
 
   loadMore() {
     // After an error only the Retry button asks again: scrolling must not hammer a failing Civitai.
-    if (this.loading || this.done || this.failed || !this.started || this.el.hidden) return;
+    // generation 0: the first search has not begun (settings still loading), nothing to continue yet.
+    if (this.loading || this.done || this.failed || this.generation === 0 || this.el.hidden) return;
     return this.fetchPage();
   }
 

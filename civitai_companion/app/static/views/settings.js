@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { h, clear, oneLine } from "../dom.js";
 import { NSFW_LEVELS } from "./search.js";
 
-const SITES = [["https://civitai.com", "civitai.com"], ["https://civitai.red", "civitai.red"], ["custom", "Custom address…"]];
+const SITES = [["", "Default"], ["https://civitai.com", "civitai.com"], ["https://civitai.red", "civitai.red"], ["custom", "Custom address…"]];
 const SOURCES = { env: "from the CIVITAI_API_TOKEN environment variable", file: "from the token file", settings: "saved here" };
 
 function field(label, control, hint) {
@@ -57,7 +57,10 @@ export class SettingsView {
   }
 
   fill(s) {
-    const base = (s.base_url || "https://civitai.com").replace(/\/+$/, "");
+    // An empty base_url means the default: CIVITAI_BASE_URL, else civitai.com (effective_base_url says which).
+    const base = (s.base_url || "").replace(/\/+$/, "");
+    const effective = (s.effective_base_url || "https://civitai.com").replace(/\/+$/, "");
+    this.site.options[0].textContent = `Default (${effective.replace(/^https?:\/\//, "")})`;
     const known = SITES.some(([v]) => v === base);
     this.site.value = known ? base : "custom";
     this.custom.hidden = known;
@@ -69,12 +72,17 @@ export class SettingsView {
     this.sidecars.checked = s.write_sidecars !== false;
     this.showToken(s.token);
     clear(this.folders);
-    const folders = s.folders || {};
-    if (Object.keys(folders).length) {
-      this.folders.append(h("div", { class: "small muted", text: "Folders (by type)" }));
-      for (const [kind, path] of Object.entries(folders)) {
-        this.folders.append(field(kind, h("input", { type: "text", "data-folder": kind, value: path || "", "aria-label": `${kind} folder` })));
+    const overrides = s.folders || {};
+    const kinds = { ...(s.kind_folders || {}) };
+    for (const kind of Object.keys(overrides)) if (!(kind in kinds)) kinds[kind] = "";
+    if (Object.keys(kinds).length) {
+      const list = h("div", { class: "folder-list" });
+      for (const [kind, path] of Object.entries(kinds)) {
+        list.append(field(kind.replace(/_/g, " "), h("input", { type: "text", "data-folder": kind, value: overrides[kind] || "",
+          placeholder: path || "the host's folder", title: path || "", "aria-label": `${kind} folder` })));
       }
+      this.folders.append(h("details", {}, h("summary", { text: `Where downloads go (${s.host || "standalone"} layout)` }),
+        h("p", { class: "hint", text: "Leave a field empty to use the folder shown in it." }), list));
     }
   }
 
