@@ -6,8 +6,6 @@ The package is host-free: nothing here imports A1111, Forge or ComfyUI modules a
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
 import sys
 
 __version__ = "0.1.0"
@@ -20,10 +18,15 @@ _MOVED = {
 }
 
 
-class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _MovedModuleFinder:
+    """A meta path finder and loader (by protocol: importing ``importlib.abc`` costs more than the whole
+    ``--help`` of the CLI should)."""
+
     def find_spec(self, fullname, path=None, target=None):
         if fullname.startswith(__name__ + ".") and fullname.rpartition(".")[2] in _MOVED \
                 and fullname.count(".") == 1:
+            import importlib.util
+
             return importlib.util.spec_from_loader(fullname, self)
         return None
 

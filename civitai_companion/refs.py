@@ -17,6 +17,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import config
 from .api.errors import BadRequest, NotFound
 
+
+class RefMismatch(BadRequest):
+    """The parts of a reference disagree: its version belongs to another model, or is of another type."""
+
 if TYPE_CHECKING:
     from .api import CivitaiClient, ModelVersion
 
@@ -39,6 +43,7 @@ class Ref:
     version_id: int | None = None
     model_id: int | None = None
     text: str = ""
+    model_type: str | None = None  # the type an AIR names (``lora`` in urn:air:sdxl:lora:...)
 
     def __str__(self) -> str:
         if self.version_id is not None:
@@ -83,7 +88,8 @@ def parse_ref(text: str, *, base_url: str | None = None) -> Ref:
             raise BadRequest(f"{original!r} is an AIR for {match.group('source')}, not Civitai")
         model_id = _id(match.group("model"), original)
         version = match.group("version")
-        return Ref(version_id=_id(version, original) if version else None, model_id=model_id, text=original)
+        return Ref(version_id=_id(version, original) if version else None, model_id=model_id, text=original,
+                   model_type=match.group("type"))
     raise BadRequest(
         f"cannot read {original!r}: give a version id (456), an AIR (urn:air:sdxl:lora:civitai:123@456) "
         "or a Civitai URL (https://civitai.com/models/123?modelVersionId=456)"
@@ -124,6 +130,7 @@ def resolve_version(client: "CivitaiClient", ref: Ref | str) -> "ModelVersion":
         ref = parse_ref(ref, base_url=client.base_url)
     if ref.version_id is not None:
         version = client.model_version(ref.version_id)
+        _check_agreement(ref, version)
         if version.model_id is None and ref.model_id is not None:
             version.model_id = ref.model_id
         return version
@@ -133,6 +140,7 @@ def resolve_version(client: "CivitaiClient", ref: Ref | str) -> "ModelVersion":
         raise NotFound(f"model {ref.model_id} has no downloadable version", hint="it may be archived or unpublished")
     # List items lack some fields (model name/type); the version endpoint has all of them.
     version = client.model_version(latest.id)
+    _check_agreement(ref, version, model_type=model.type)
     if version.model_id is None:
         version.model_id = model.id
     if not version.model.name:
@@ -140,3 +148,26 @@ def resolve_version(client: "CivitaiClient", ref: Ref | str) -> "ModelVersion":
     if not version.model.type:
         version.model.type = model.type
     return version
+
+
+def _check_agreement(ref: Ref, version: "ModelVersion", *, model_type: str | None = None) -> None:
+    """A reference whose parts disagree is refused, never obeyed: ``civitai:1@2`` where version 2 is of
+    model 3 would download model 3 without a word. The version id alone says what was meant."""
+    name = f", {version.model.name}," if version.model.name else ""
+    if ref.model_id is not None and version.model_id is not None and version.model_id != ref.model_id:
+        raise RefMismatch(
+            f"{ref.text!r} names model {ref.model_id}, but version {version.id} belongs to model "
+            f"{version.model_id}{name.rstrip(',')}",
+            hint=f"to download that version, give its id alone: {version.id}",
+        )
+    actual = version.model.type or model_type
+    if ref.model_type and actual:
+        from .hosts.base import kind_for, model_type as known_type
+
+        said = known_type(ref.model_type)
+        if said is not None and kind_for(said.name, warn=False) != kind_for(actual, warn=False):
+            raise RefMismatch(
+                f"{ref.text!r} says {ref.model_type}, but model {version.model_id or ref.model_id}{name} "
+                f"is of type {actual}",
+                hint=f"to download it anyway, give the version id alone: {version.id}",
+            )

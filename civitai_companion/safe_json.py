@@ -33,11 +33,18 @@ def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> An
     would otherwise block a scan (and the host app running it) forever.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)  # before fdopen, which fails on a folder naming the descriptor, not the path
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a JSON file", os.fspath(path))
+        raise OSError(errno.EINVAL, "is not a regular file (a pipe, socket or device), not a JSON file",
+                      os.fspath(path))
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise OSError(errno.EINVAL, f"{kind}, not a JSON file", os.fspath(path))
         if st.st_size > max_bytes:
             raise ValueError(f"{os.fspath(path)} is too big for a JSON file ({st.st_size} bytes)")
         return loads(fh.read(max_bytes + 1))

@@ -33,3 +33,14 @@ VERSION_FIXTURES = [
     "willmiao_ComfyUI-Lora-Manager__GET_model-versions_1255556__client-augmented-creator.json",
     "doc_examples/civitai-wiki-REST-API-Reference__GET_model-versions_1318.json",
 ]
+
+
+MORE = Path(__file__).parent / "fixtures" / "civitai_more"  # recorded bodies kept in the repository
+
+
+def load_more(name: str):
+    """A recorded body from ``tests/fixtures/civitai_more`` (see its PROVENANCE.md); by model id for the
+    2023 list items (``load_more(27777)``)."""
+    if isinstance(name, int):
+        name = f"dfanr_CivitaiModelList__GET_models_list-item_{name}_2023-07__python-reserialized.json"
+    return json.loads((MORE / name).read_text(encoding="utf-8"))

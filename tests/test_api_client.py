@@ -390,7 +390,7 @@ HTML = {"Content-Type": "text/html; charset=utf-8"}
         (400, {"error": "bad sort"}, {}, "BadRequest", "bad request: bad sort"),
         (401, {"error": "Unauthorized"}, {}, "AuthRequired", "login required"),
         (401, {"error": "Unauthorized", "message": "The creator has disabled downloads on this file"}, {}, "DownloadsDisabled", "disabled downloads"),
-        (403, {"error": "Early Access", "deadline": "2026-12-01T00:00:00Z", "message": "wait"}, {}, "EarlyAccess", "until 2026-12-01"),
+        (403, {"error": "Early Access", "deadline": "2026-12-01T00:00:00Z", "message": "wait"}, {}, "EarlyAccess", "until 1 Dec 2026"),
         (403, {"error": "nope"}, {}, "Forbidden", "forbidden: nope"),
         (404, {"error": "No model with id 5"}, {}, "NotFound", "no model with id 5 on"),
         (404, "<!DOCTYPE html><html><body>404</body></html>", HTML, "UnknownRoute", "unknown API route /api/v1/models/5"),
@@ -451,7 +451,7 @@ def test_invalid_base_url_is_a_one_line_usage_error(requests_mock):
     client = CivitaiClient(base_url="civitai.com", cache_ttl=0)
     with pytest.raises(BadRequest) as info:
         client.model(1)
-    assert "not a valid URL" in str(info.value) and "CIVITAI_BASE_URL" in str(info.value)
+    assert "not a valid URL" in str(info.value) and "the base URL must look like" in str(info.value)
     assert requests_mock.call_count == 0
 
 

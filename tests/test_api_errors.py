@@ -37,7 +37,7 @@ def test_downloads_disabled_is_its_own_error():
 def test_early_access_carries_the_deadline():
     e = err(403, {"error": "Early Access", "deadline": "2026-12-01T00:00:00.000Z", "message": "This asset is in Early Access"})
     assert isinstance(e, E.EarlyAccess) and e.deadline == "2026-12-01T00:00:00.000Z"
-    assert "until 2026-12-01" in str(e)
+    assert "until 1 Dec 2026" in str(e)
 
 
 def test_other_403_is_forbidden():

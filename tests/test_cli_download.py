@@ -48,10 +48,10 @@ def test_download_accepts_every_kind_of_ref(fake_civitai, capsys, tmp_path, ref)
 
 def test_download_human_output_and_second_run_downloads_nothing(fake_civitai, capsys, tmp_path):
     _, version_id, file = add_version(fake_civitai)
-    code, out, _ = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, out, _ = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 0 and "SHA-256 verified" in out and file["name"] in out
     fake_civitai.clear_requests()
-    code, out, _ = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, out, _ = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 0 and "already there" in out
     assert not fake_civitai.requests_to("storage")
 
@@ -70,14 +70,14 @@ def test_download_by_format_size_fp(fake_civitai, capsys, tmp_path):
     fp16 = fake_civitai.add_file(version_id, name="half.safetensors", size=3000,
                                  metadata={"format": "SafeTensor", "size": "pruned", "fp": "fp16"})
     code, out, err = run(capsys, "download", str(version_id), "--format", "SafeTensor", "--size", "pruned",
-                         "--fp", "fp16", "--root", str(tmp_path), "--json")
+                         "--fp", "fp16", "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 0, err
     assert json.loads(out)["sha256"] == fp16["hashes"]["SHA256"]
 
 
 def test_subfolder_template(fake_civitai, capsys, tmp_path):
     _, version_id, file = add_version(fake_civitai, name="Templated")
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--subfolder", "{modelName}", "--json")
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path), "--subfolder", "{modelName}", "--json")
     assert code == 0, err
     assert json.loads(out)["path"] == str(tmp_path / "loras" / "Templated" / file["name"])
 
@@ -85,7 +85,7 @@ def test_subfolder_template(fake_civitai, capsys, tmp_path):
 def test_errors_are_one_line_with_advice(fake_civitai, capsys, tmp_path):
     _, version_id, _ = add_version(fake_civitai)
     fake_civitai.set_fault(version_id, "login_required")
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: login required") and "CIVITAI_API_TOKEN" in err
 
@@ -97,27 +97,27 @@ def test_interrupted_download_tells_how_to_resume_and_resumes(fake_civitai, caps
     monkeypatch.setattr(cli_download, "make_client", lambda args: CivitaiClient(sleep=lambda seconds: None))
     _, version_id, file = add_version(fake_civitai, size=300_000)
     fake_civitai.set_fault(version_id, "drop", times=4, after_bytes=10_000)
-    code, _, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, _, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and "run the same command again to resume" in err
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--json")
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 0, err
     assert fake_civitai.requests_to("storage")[-1].headers.get("Range", "").startswith("bytes=")
 
 
 def test_bad_ref_is_a_usage_error(capsys):
     code, _, err = run(capsys, "download", "not a ref")
-    assert code == 1 and "cannot read 'not a ref'" in err
+    assert code == 2 and "cannot read 'not a ref'" in err
 
 
 def test_file_id_and_format_are_exclusive(capsys):
     code, _, err = run(capsys, "download", "5", "--file-id", "3", "--fp", "fp16")
-    assert code == 1 and "--file-id" in err
+    assert code == 2 and "--file-id" in err
 
 
 def test_several_refs_go_through_the_queue(fake_civitai, capsys, tmp_path):
     versions = [add_version(fake_civitai, name=f"Many {i}") for i in range(3)]
     refs = [str(v) for _, v, _ in versions]
-    code, out, err = run(capsys, "download", *refs, "--root", str(tmp_path), "--json")
+    code, out, err = run(capsys, "download", *refs, "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 0, err
     documents = json.loads(out)
     assert sorted(d["sha256"] for d in documents) == sorted(f["hashes"]["SHA256"] for _, _, f in versions)
@@ -162,7 +162,7 @@ def test_progress_bars_survive_a_resume_when_stderr_is_not_a_terminal(fake_civit
     monkeypatch.setattr(cli_download, "make_client", lambda args: CivitaiClient(sleep=lambda seconds: None))
     _, version_id, file = add_version(fake_civitai, size=300_000)
     fake_civitai.set_fault(version_id, "drop", times=1, after_bytes=100_000)
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--json")
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 0, err
     assert json.loads(out)["sha256"] == file["hashes"]["SHA256"]
 
@@ -172,7 +172,7 @@ def test_overwrite_flag_replaces_a_different_file_of_the_same_name(fake_civitai,
     mine = tmp_path / "loras" / file["name"]
     mine.parent.mkdir(parents=True)
     mine.write_bytes(b"my own file")
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--overwrite", "--json")
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path), "--overwrite", "--json")
     assert code == 0, err
     assert json.loads(out)["path"] == str(mine)
     assert mine.read_bytes() == fake_civitai.file_bytes(file["id"])
@@ -237,11 +237,11 @@ def test_subfolder_template_applies_under_the_folder_with_several_refs(fake_civi
 def test_several_refs_say_when_a_file_was_already_there(fake_civitai, capsys, tmp_path):
     versions = [add_version(fake_civitai, name=f"Again {i}") for i in range(2)]
     refs = [str(v) for _, v, _ in versions]
-    assert run(capsys, "download", *refs, "--root", str(tmp_path))[0] == 0
-    code, out, err = run(capsys, "download", *refs, "--root", str(tmp_path))
+    assert run(capsys, "download", *refs, "--host", "standalone", "--root", str(tmp_path))[0] == 0
+    code, out, err = run(capsys, "download", *refs, "--host", "standalone", "--root", str(tmp_path))
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 2 and all("already there (same SHA-256), nothing downloaded" in line for line in lines)
+    assert len(lines) == 2 and all("already there with the same SHA-256, nothing downloaded" in line for line in lines)
 
 
 def test_several_refs_say_when_a_download_was_resumed(fake_civitai, capsys, tmp_path, monkeypatch):
@@ -252,7 +252,7 @@ def test_several_refs_say_when_a_download_was_resumed(fake_civitai, capsys, tmp_
     _, dropped, dropped_file = add_version(fake_civitai, name="Dropped", size=300_000)
     _, plain, plain_file = add_version(fake_civitai, name="Plain")
     fake_civitai.set_fault(dropped, "drop", times=1, after_bytes=100_000)
-    code, out, err = run(capsys, "download", str(dropped), str(plain), "--root", str(tmp_path))
+    code, out, err = run(capsys, "download", str(dropped), str(plain), "--host", "standalone", "--root", str(tmp_path))
     assert code == 0, err
     said = {line.split(" (")[0].rsplit("/", 1)[-1]: line for line in out.splitlines()}
     assert "resumed, SHA-256 verified" in said[dropped_file["name"]]
@@ -277,7 +277,7 @@ def test_ctrl_c_with_several_refs_prints_what_finished(fake_civitai, capsys, tmp
     _, big, _ = add_version(fake_civitai, name="Slow", size=3_000_000)
     fake_civitai.set_fault(big, "slow", delay=0.3)
     _interrupt_after_the_first_finished_job(monkeypatch)
-    code, out, err = run(capsys, "download", str(small), str(big), "--root", str(tmp_path))
+    code, out, err = run(capsys, "download", str(small), str(big), "--host", "standalone", "--root", str(tmp_path))
     assert code == 130
     assert out.splitlines() == [f"{tmp_path / 'loras' / small_file['name']} (48.8 KiB, SHA-256 verified)"]
     assert err == "error: interrupted: run 'civitai-companion download --resume' to finish\n"
@@ -288,7 +288,7 @@ def test_ctrl_c_with_several_refs_prints_the_finished_list_in_json(fake_civitai,
     _, big, _ = add_version(fake_civitai, name="Slow Json", size=3_000_000)
     fake_civitai.set_fault(big, "slow", delay=0.3)
     _interrupt_after_the_first_finished_job(monkeypatch)
-    code, out, err = run(capsys, "download", str(small), str(big), "--root", str(tmp_path), "--json")
+    code, out, err = run(capsys, "download", str(small), str(big), "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 130
     assert [d["sha256"] for d in json.loads(out)] == [small_file["hashes"]["SHA256"]]
     assert err == "error: interrupted: run 'civitai-companion download --resume' to finish\n"
@@ -298,7 +298,7 @@ def test_a_failed_ref_among_several_is_reported_once(fake_civitai, capsys, tmp_p
     _, good, _ = add_version(fake_civitai, name="Fine")
     _, bad, _ = add_version(fake_civitai, name="Refused")
     fake_civitai.set_fault(bad, "downloads_disabled")
-    code, out, err = run(capsys, "download", str(good), str(bad), "--root", str(tmp_path))
+    code, out, err = run(capsys, "download", str(good), str(bad), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and "Fine.safetensors" in out  # the other REF still finished
     assert err.splitlines() == [f"error: {bad}: Unauthorized: The creator of this asset has disabled downloads on this file "
                                "(no token can change that)"]

@@ -10,6 +10,7 @@ import pytest
 from civitai_companion.api import CivitaiClient
 from civitai_companion.cli import library as cli_library
 from civitai_companion.cli import main
+from civitai_companion.cli import output
 from civitai_companion.cli.output import print_table
 from civitai_companion.library.sidecars import existing_previews
 from tests.fake_civitai import make_safetensors
@@ -159,8 +160,8 @@ def test_scan_without_network_reports_each_file_and_one_line_per_reason(capsys, 
     assert code == 1
     rows = json.loads(out)
     assert [r["status"] for r in rows] == ["error"] * 3
-    assert all(r["sha256"] and "connection failed" in r["error"] for r in rows)
-    assert err.count("\n") == 1 and err.startswith("error: 3 files: connection failed")
+    assert all(r["sha256"] and "refused the connection" in r["error"] for r in rows)
+    assert err.count("\n") == 1 and err.startswith("error: 3 files: 127.0.0.1:9 refused the connection")
     assert "Traceback" not in err
 
 
@@ -174,7 +175,7 @@ def test_hash_errors_read_like_sentences(capsys, tmp_path):
     code, out, err = run(capsys, "hash", str(tmp_path / "nope.bin"), str(tmp_path), "--json")
     assert code == 1
     assert [row["error"] for row in json.loads(out)] == [
-        f"No such file or directory: {tmp_path / 'nope.bin'}", f"Is a directory: {tmp_path}"]
+        f"{tmp_path / 'nope.bin'} does not exist", f"{tmp_path} is a folder, not a file"]
     assert "[Errno" not in err and err.count("\n") == 2
 
 
@@ -233,6 +234,7 @@ def test_scan_has_one_way_to_say_forge(capsys):
 
 def test_scan_table_shows_paths_from_the_root_and_keeps_the_file_name(fake_civitai, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setattr(output, "_is_terminal", lambda: True)
     root = tmp_path / "webui"
     ckpt = fake_civitai.add_model(name="Amber Fox Checkpoint", type="Checkpoint")
     lora = fake_civitai.add_model(name="Short")
@@ -242,31 +244,33 @@ def test_scan_table_shows_paths_from_the_root_and_keeps_the_file_name(fake_civit
     code, out, err = run(capsys, "scan", "--host", "a1111", "--root", str(root), "--no-sidecars", "--no-updates")
     assert code == 0, err
     assert str(tmp_path) not in out
-    rows = {line.split()[2]: line.split()[1] for line in out.splitlines()[1:-1]}
-    assert rows["Short"] == "models/Lora/s.safetensors"
-    assert rows["Amber"].startswith("…") and rows["Amber"].endswith(name)  # cut on the left: the name stays
+    rows = {line.split()[1].rsplit("/", 1)[-1]: line.split()[1] for line in out.splitlines()[1:-1]}
+    assert rows["s.safetensors"] == "models/Lora/s.safetensors"
+    assert rows[name].startswith("…/") and rows[name].endswith("/" + name)  # cut on the left, never the name
     assert all(len(line) <= 120 for line in out.splitlines()[:-1])
 
 
-def test_print_table_cuts_path_columns_from_the_left(capsys, monkeypatch):
+def test_print_table_cuts_path_columns_from_the_left_but_never_the_file_name(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "30")
-    print_table(("FILE", "X"), [("models/Stable-diffusion/Amber_Fox.safetensors", "y")], shrink=0, cut_left=(0,))
-    print_table(("FILE", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], shrink=0, cut_left=(0,))
-    print_table(("NAME", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], shrink=0)
+    monkeypatch.setattr(output, "_is_terminal", lambda: True)
+    print_table(("FILE", "X"), [("models/Stable-diffusion/Amber_Fox.safetensors", "y")], cut_left=(0,))
+    print_table(("FILE", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], cut_left=(0,))
+    print_table(("NAME", "X"), [("Amber_Fox_Checkpoint_v1_extra_long.safetensors", "y")], cuttable=(0,))
     lines = capsys.readouterr().out.splitlines()
     assert lines[1] == "…/Amber_Fox.safetensors".ljust(27) + "  y"  # 30 columns: 27 + 2 + 1
-    assert lines[3] == "…_v1_extra_long.safetensors  y"
-    assert lines[5] == "Amber_Fox_Checkpoint_v1_ex…  y"  # other columns: cut on the right
+    assert lines[3] == "Amber_Fox_Checkpoint_v1_extra_long.safetensors  y"  # too wide, but whole
+    assert lines[5] == "Amber_Fox_Checkpoint_v1_ex…  y"  # a description: cut on the right
 
 
-def test_print_table_a_long_message_does_not_squeeze_the_path_to_nothing(capsys, monkeypatch):
+def test_print_table_cuts_a_long_message_before_the_path(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(output, "_is_terminal", lambda: True)
     path = "models/Stable-diffusion/Amber_Fox_Checkpoint_v1.safetensors"
     print_table(("STATUS", "FILE", "MODEL"), [("error", path, "could not read the file: " + "x" * 100)],
-                shrink=1, cut_left=(1,))
+                cuttable=(2,), cut_left=(1,))
     row = capsys.readouterr().out.splitlines()[1]
     assert len(row) == 80
-    assert row.split()[1] == "…" + path[-29:]  # the path keeps 30 columns; the message gives the room
+    assert row.split()[1] == path and row.endswith("…")
 
 
 @pytest.mark.parametrize("count, line", [

@@ -136,7 +136,7 @@ def test_html_404_from_a_wrong_base_url(fake_civitai, capsys):
 
 def test_connection_refused_is_one_line(capsys):
     code, _, err = run(capsys, "show", "1", "--base-url", "http://127.0.0.1:9")
-    assert code == 1 and err.startswith("error: connection failed") and len(err.splitlines()) == 1
+    assert code == 1 and err.startswith("error: 127.0.0.1:9 refused the connection") and len(err.splitlines()) == 1
 
 
 def test_images_creators_tags(fake_civitai, capsys):
@@ -275,12 +275,15 @@ def test_lookup_of_a_folder_says_so(capsys, tmp_path):
 
 def test_lookup_of_junk_is_one_line(capsys):
     code, _, err = run(capsys, "lookup", "not-a-hash")
-    assert code == 1 and err.startswith("error: not a Civitai hash") and len(err.splitlines()) == 1
+    assert code == 2 and err.startswith("error: not a Civitai hash") and len(err.splitlines()) == 1
 
 
-def test_invalid_base_url_is_one_line(capsys):
-    code, _, err = run(capsys, "show", "1", "--base-url", "civitai.com")
-    assert code == 1 and err.startswith("error: not a valid URL") and len(err.splitlines()) == 1
+def test_invalid_base_url_is_a_usage_error_of_one_line(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["show", "1", "--base-url", "civitai.com"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.startswith("error: argument --base-url: not a site address")
+    assert len(err.splitlines()) == 1
 
 
 def test_images_filters_reach_the_server(fake_civitai, capsys):

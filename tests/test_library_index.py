@@ -459,3 +459,27 @@ def test_library_before_any_scan_says_what_to_do(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["library", "--status", "nonsense"])
     assert stopped.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_sidecars_asked_for_later_are_written_then_never_asked_again(fake_civitai, capsys, tmp_path):
+    library_of(fake_civitai, tmp_path, n=1)
+    assert run(capsys, "scan", str(tmp_path), "--no-sidecars", "--no-updates")[0] == 0
+    assert not (tmp_path / "l0.civitai.info").exists()
+    fake_civitai.clear_requests()
+
+    assert run(capsys, "scan", str(tmp_path), "--no-updates", "--no-previews")[0] == 0  # now with sidecars
+
+    assert (tmp_path / "l0.civitai.info").is_file() and (tmp_path / "l0.json").is_file()
+    assert len(api_requests(fake_civitai, "model-versions/by-hash")) == 1  # the version body they need
+    fake_civitai.clear_requests()
+    assert run(capsys, "scan", str(tmp_path), "--no-updates", "--no-previews")[0] == 0
+    assert fake_civitai.requests == []
+
+
+def test_a_scan_given_an_empty_index_records_into_it(fake_civitai, client, tmp_path):
+    library_of(fake_civitai, tmp_path / "lib", n=1)
+    with LibraryIndex(tmp_path / "given.sqlite") as given:
+        assert len(given) == 0  # empty, so falsy: it must still be the index the scan writes
+        scan(entries_for_paths([tmp_path / "lib"]), client=client, previews=False, folders=[tmp_path / "lib"],
+             index=given)
+        assert [r["status"] for r in given.rows()] == ["resolved", "unknown"]

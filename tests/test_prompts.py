@@ -121,3 +121,61 @@ def test_prompt_for_file_without_our_record_compares_with_trained_words(tmp_path
     assert prompt_for_file(same) == "<lora:cute.v2:1> cute, chibi"
     (tmp_path / "cute.v2.json").write_text(json.dumps({"activation text": "other"}))
     assert prompt_for_file(same) == "<lora:cute.v2:1> other"
+
+
+# -- real trained words (recorded 2023 list items, tests/fixtures/civitai_more) ----------------------------
+from civitai_companion.api import Model  # noqa: E402
+from tests.civitai_fixtures import load_more  # noqa: E402
+
+
+def _version(model_id):
+    model = Model.from_api(load_more(model_id))
+    version = model.model_versions[0]
+    version.raw["model"] = {"name": model.name, "type": model.type}  # as /model-versions answers have it
+    return version
+
+
+def test_a_lora_tag_among_trained_words_appears_once_with_the_creators_weight():
+    eyes = _version(8685)  # ['<lora:eyesgen:0.4>', 'looking a viewer', ...], file EyesGen.safetensors
+    text = build_prompt(eyes.trained_words, model_type="LORA", name="EyesGen")
+    assert text.startswith("<lora:EyesGen:0.4> looking a viewer, intricate iris")
+    assert text.lower().count("<lora:") == 1
+
+
+def test_the_users_weight_wins_over_the_creators():
+    kobeni = _version(12329)  # 'ggas_kobeni', '<lora:ggas_kobeni:0.8>', 'brown hair', ...
+    text = build_prompt(kobeni.trained_words, model_type="LORA", name="GGAS_Kobeni", weight=0.6)
+    assert text.startswith("<lora:GGAS_Kobeni:0.6> ggas_kobeni, brown hair")
+    assert text.lower().count("<lora:") == 1
+
+
+def test_a_tag_under_the_name_civitai_gave_the_file_is_the_same_lora(tmp_path):
+    eyes = _version(8685)
+    model = tmp_path / "my renamed eyes.safetensors"  # renamed by the user; the tag says "eyesgen"
+    model.write_bytes(b"x")
+    (tmp_path / "my renamed eyes.civitai.info").write_text(json.dumps(eyes.raw), encoding="utf-8")
+    (tmp_path / "my renamed eyes.json").write_text(json.dumps({"preferred weight": 0.5}), encoding="utf-8")
+    assert prompt_for_file(model).startswith("<lora:my renamed eyes:0.5> looking a viewer")
+    assert "eyesgen" not in prompt_for_file(model).lower()
+    assert "<lora" not in prompt_for_file(model, syntax="comfyui")
+
+
+def test_escaped_parentheses_and_weights_are_kept_as_written():
+    sakura = _version(15493)  # one entry: '(1990s \(style\):1.2),sakura shinguuji (sakure wars), 1girl, ...'
+    words = split_words(sakura.trained_words)
+    assert words[:3] == ["(1990s \\(style\\):1.2)", "sakura shinguuji (sakure wars)", "1girl"]
+    nahida = _version(11963)  # 'nahida', 'nihada \(genshin impact\)'
+    assert build_prompt(nahida.trained_words, model_type="LORA", name="NahidaV1") == \
+        "<lora:NahidaV1:1> nahida, nihada \\(genshin impact\\)"
+
+
+def test_commas_inside_a_weighted_group_do_not_split_it():
+    assert split_words(["(red hair, blue eyes:1.2), smile"]) == ["(red hair, blue eyes:1.2)", "smile"]
+
+
+def test_other_network_tags_and_malformed_ones_stay_as_written():
+    disco = Model.from_api(load_more(16048)).model_versions[0]  # '<discoelysiumstyle_v1:1>' has no "lora:"
+    text = build_prompt(disco.trained_words, model_type="LORA", name="DiscoElysiumStyle")
+    assert text.startswith("<lora:DiscoElysiumStyle:1> ") and "<discoelysiumstyle_v1:1>" in text
+    two = build_prompt(["<lora:mine:0.7>, <lora:helper:0.3>, word"], model_type="LORA", name="mine")
+    assert two == "<lora:mine:0.7> <lora:helper:0.3>, word"

@@ -120,7 +120,7 @@ def test_queue_jobs_with_wrong_field_types_are_loaded_sanely(capsys, _private_st
 def test_error_body_nested_too_deep_is_a_one_line_error(fake_civitai, capsys, tmp_path):
     _, version_id, _ = add_version(fake_civitai)
     fake_civitai.set_api_fault(f"/api/download/models/{version_id}", 400, body=DEEP, times=None)
-    code, _, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, _, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and one_line_error(err)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
@@ -138,7 +138,7 @@ def test_by_hash_match_without_a_version_id_is_not_resolved(fake_civitai, capsys
 def test_version_without_an_id_is_a_clear_error(fake_civitai, capsys, tmp_path):
     _, version_id, _ = add_version(fake_civitai)
     fake_civitai.set_api_fault(f"/api/v1/model-versions/{version_id}", 200, body={"name": "no id"}, times=None)
-    code, _, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, _, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and one_line_error(err) and "id" in err
     assert not any(tmp_path.rglob("*"))
 
@@ -188,7 +188,7 @@ def test_gzip_encoded_file_is_decoded_and_verified(fake_civitai, storage_answer,
     _, version_id, file = add_version(fake_civitai)
     storage_answer["fn"] = lambda data: Response(200, gzip.compress(data), "application/octet-stream",
                                                  [("Content-Encoding", "gzip")])
-    code, out, err = run(capsys, "download", str(version_id), "--root", str(tmp_path), "--json")
+    code, out, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path), "--json")
     assert code == 0, err
     assert json.loads(out)["sha256"] == file["hashes"]["SHA256"]
     assert not list(tmp_path.rglob("*.part*"))
@@ -200,7 +200,7 @@ def test_undecodable_gzip_file_is_one_line_and_leaves_nothing(fake_civitai, stor
     _, version_id, _ = add_version(fake_civitai)
     storage_answer["fn"] = lambda data: Response(200, b"\x1f\x8b" + b"garbage" * 50, "application/octet-stream",
                                                  [("Content-Encoding", "gzip")])
-    code, _, err = run(capsys, "download", str(version_id), "--root", str(tmp_path))
+    code, _, err = run(capsys, "download", str(version_id), "--host", "standalone", "--root", str(tmp_path))
     assert code == 1 and one_line_error(err)
     assert "could not be decoded" in err and "resume" not in err
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
@@ -210,7 +210,7 @@ def test_undecodable_gzip_file_is_one_line_and_leaves_nothing(fake_civitai, stor
 @pytest.mark.parametrize("ref", ["٣", "https://civitai.com/models/٣", "urn:air:sd1:lora:civitai:1@٣٣"])
 def test_non_ascii_digits_are_not_ids(capsys, ref):
     code, _, err = run(capsys, "download", ref)
-    assert code == 1 and one_line_error(err)
+    assert code == 2 and one_line_error(err)
     assert "not a Civitai id" in err or "cannot read" in err
 
 
@@ -223,7 +223,7 @@ def test_non_ascii_digits_are_not_ids_anywhere(capsys, argv):
 
 def test_ref_with_a_giant_number_is_a_plain_usage_error(capsys):
     code, _, err = run(capsys, "download", "https://civitai.com/models/" + "9" * 5000)
-    assert code == 1 and one_line_error(err)
+    assert code == 2 and one_line_error(err)
     assert "not a Civitai id" in err and "4300" not in err
 
 
@@ -274,8 +274,11 @@ def test_a_fifo_named_like_a_sidecar_does_not_hang_the_scan(fake_civitai, capsys
     fifo = path.with_name(path.stem + suffix)
     os.mkfifo(fifo)
     code, _, err = run_unless_blocked(capsys, fifo, "scan", "--root", str(tmp_path), "--no-previews")
-    assert code == 0, err
+    assert code == 1  # a sidecar was not written: the exit status says so
+    assert f"error: {fifo} is not a regular file" in err and "[Errno" not in err
     assert fifo.exists() and not fifo.is_file()  # left alone
+    other = ".json" if suffix == ".civitai.info" else ".civitai.info"
+    assert path.with_name(path.stem + other).is_file()  # the other sidecar is still written
 
 
 def test_a_fifo_as_the_queue_file_does_not_hang(capsys, _private_state):

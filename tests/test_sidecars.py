@@ -291,3 +291,112 @@ def test_no_preview_when_only_video_or_nsfw(model, requests_mock):
     version = make_version([image("https://img.example/v.mp4", 1, "video"), image("https://img.example/x.jpeg", 8)])
     result = write_sidecars(model, version, sha256=SHA)
     assert not requests_mock.called and result.preview_path is None
+
+
+# -- real shapes (recorded answers in tests/fixtures/civitai_more) ------------------------------------------
+import copy  # noqa: E402
+
+from civitai_companion.api import Model  # noqa: E402
+from civitai_companion.library.previews import cdn_url  # noqa: E402
+from civitai_companion.library.sidecars import description_text, read_info, user_metadata  # noqa: E402
+from tests.civitai_fixtures import load_more  # noqa: E402
+
+KREA_2026 = "Little-God1983_DiffusionNexus__GET_models_2833924.json"
+ILLUSTRIOUS_2025 = "si-ryao_civitai-downloader-cli__GET_models_1580878.json"
+
+
+def _real(name_or_id, version_id=None):
+    model = Model.from_api(load_more(name_or_id))
+    version = next(v for v in model.model_versions if version_id in (None, v.id))
+    version.raw["model"] = {"name": model.name, "type": model.type}
+    version.model.name, version.model.type = model.name, model.type
+    return model, version
+
+
+def test_description_falls_back_to_the_models_sanitised_and_shortened():
+    model, version = _real(13941, 16407)  # v1 has no description; the model's is 1,115 characters of HTML
+    assert version.description is None
+    text = user_metadata(version, model=model)["description"]
+    assert text.startswith("UPDATE: v2-pynoise released") and "<" not in text and "&amp;" not in text
+    assert len(text) <= sidecars.DESCRIPTION_LIMIT + 2 and text.endswith("…")
+    assert description_text(version) == ""  # no model at hand: nothing made up
+
+
+def test_the_versions_own_description_comes_first():
+    model, version = _real(13941, 16576)  # v2 has its own
+    assert description_text(version, model) == sidecars.shorten(html_to_text(version.description))
+
+
+def test_activation_text_leaves_out_the_loras_own_tag(model):
+    _, eyes = _real(8685)
+    wanted = user_metadata(eyes, file_name="EyesGen.safetensors")
+    assert wanted["activation text"].startswith("looking a viewer, intricate iris")
+    assert "<lora" not in wanted["activation text"].lower()
+
+
+def test_empty_strings_another_tool_wrote_are_absent(model):
+    body = load_more("willmiao_ComfyUI-Lora-Manager__GET_model-versions_1255556__client-augmented-creator.json")
+    body.update(air="", createdAt="", description="")  # how other tools fill what they do not know
+    body["trainedWords"] = body["trainedWords"] + [""]
+    (model.parent / "whimsy.civitai.info").write_text(json.dumps(body), encoding="utf-8")
+    info = read_info(model)
+    assert "air" not in info and "createdAt" not in info and "description" not in info
+    assert "" not in info["trainedWords"]
+    version = ModelVersion.from_api(body)
+    assert version.air is None and version.created_at is None and version.description is None
+
+
+def test_a_still_with_generation_parameters_is_preferred():
+    _, version = _real(38520, 75615)  # the first image has no meta, the second has
+    assert pick_preview_image(version).url.endswith("/846012.jpeg")
+
+
+def test_the_original_is_never_fetched_when_a_sized_copy_serves(model, requests_mock):
+    _, version = _real(KREA_2026)  # its one image is .../original=true/139221483.jpeg, nsfwLevel 4
+    sized = version.images[0].url.replace("/original=true/", "/width=450/")
+    requests_mock.get(sized, content=JPEG)
+    result = write_preview(model, version, max_nsfw_level=4)
+    assert result.read_bytes() == JPEG
+    assert [r.url for r in requests_mock.request_history] == [sized]
+
+
+def _videos_only(version):
+    """A recorded version whose images are turned into videos, as Civitai sends them (.mp4, meta null)."""
+    version = copy.deepcopy(version)
+    for item in version.images:
+        item.type, item.meta = "video", None
+        item.url = item.url.rsplit(".", 1)[0] + ".mp4"
+    return version
+
+
+def test_a_video_only_version_gets_a_still_frame_and_says_so(model, requests_mock):
+    catalog, version = _real(ILLUSTRIOUS_2025, 1967584)
+    video = _videos_only(version)
+    still = cdn_url(video.images[0].url, still=True)
+    assert "/anim=false,width=832/" in still and still.endswith(".mp4")
+    requests_mock.get(still, content=JPEG, headers={"Content-Type": "image/jpeg"})
+    result = sidecars.SidecarResult()
+    path = write_preview(model, video, model=catalog, result=result)
+    assert path.read_bytes() == JPEG
+    assert any("still frame" in w for w in result.warnings)
+
+
+def test_when_no_still_comes_back_another_versions_picture_is_used(model, requests_mock):
+    catalog, version = _real(ILLUSTRIOUS_2025, 1967584)
+    video = _videos_only(version)
+    requests_mock.get(cdn_url(video.images[0].url, still=True), content=b"\x00\x00\x00\x18ftypmp42", headers={"Content-Type": "video/mp4"})
+    other = catalog.model_versions[1]  # V1, whose pictures are rated 2 and 4
+    requests_mock.get(other.images[0].url, content=PNG)
+    result = sidecars.SidecarResult()
+    path = write_preview(model, video, model=catalog, result=result, max_nsfw_level=2)
+    assert path.read_bytes() == PNG
+    assert any("version V1 (1788945)" in w for w in result.warnings)
+
+
+def test_cdn_urls_for_previews():
+    base = "https://image.civitai.com/xG1nkqKTMzGDvpLrqFT7WA/15f6397f-5063-4a3f-9c47-3f205c4b41b0"
+    assert cdn_url(f"{base}/original=true/139221483.jpeg") == f"{base}/width=450/139221483.jpeg"
+    assert cdn_url(f"{base}/width=832/1.jpeg") == f"{base}/width=832/1.jpeg"
+    assert cdn_url(f"{base}/original=true,transcode=true/1.mp4", still=True) == f"{base}/anim=false,width=450/1.mp4"
+    assert cdn_url("https://img.example/c.jpeg") == "https://img.example/c.jpeg"
+    assert cdn_url("https://img.example/c.mp4", still=True) is None

@@ -61,13 +61,16 @@ class CivitaiClient:
         retry_after_cap: float = 60.0,
         cache_ttl: float = 300.0,
         sleep: Callable[[float], None] | None = None,
+        base_url_name: str | None = None,
     ) -> None:
+        """``base_url_name`` is what error hints call a wrong site address (the CLI says ``--base-url``)."""
         self._base_url = base_url
         self._token = token
         kw: dict[str, Any] = {"session": session, "timeout": timeout, "max_tries": max_tries, "retry_after_cap": retry_after_cap}
         if sleep is not None:
             kw["sleep"] = sleep
         self.transport = Transport(**kw)
+        self.transport.base_url_name = base_url_name or ("the base URL" if base_url else "CIVITAI_BASE_URL")
         self.cache = ResponseCache(ttl=cache_ttl)
 
     # -- configuration, read when used -------------------------------------------------------------
@@ -134,7 +137,7 @@ class CivitaiClient:
         response = self.transport.send(
             method, url, params=pairs or None, json_body=json_body, headers=headers, error_kw=error_kw
         )
-        data = decode_json(response)
+        data = decode_json(response, base_url_name=self.transport.base_url_name)
         if method == "GET" and use_cache:
             self.cache.put(key, data)
         return data

@@ -107,6 +107,25 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def human_time(text: str | None, *, time_of_day: bool = False) -> str | None:
+    """An ISO timestamp as people write it, ``31 Dec 2099`` (``31 Dec 2099, 14:30 UTC`` with
+    ``time_of_day`` when it is not midnight); text that is no timestamp comes back as it was."""
+    if not text:
+        return text
+    from datetime import datetime, timezone
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc)
+    day = f"{when.day} {when.strftime('%b %Y')}"
+    if time_of_day and (when.hour, when.minute) != (0, 0):
+        return f"{day}, {when.strftime('%H:%M')} UTC"
+    return day
+
+
 def redact_url(url: str) -> str:
     """The URL with secrets (token, signatures) removed from its query: safe for logs and messages."""
     try:
@@ -220,6 +239,7 @@ def error_for(
     not_found: str | None = None,
     has_token: bool = False,
     token_source: str | None = None,
+    base_url_name: str = "CIVITAI_BASE_URL",
 ) -> CivitaiError:
     """Map one failed response to the right exception, with the server's words and a next step.
 
@@ -234,8 +254,8 @@ def error_for(
     if status == 404 and html:
         path = urlsplit(safe_url).path if safe_url else "?"
         return UnknownRoute(
-            f"unknown API route {path}{where} (HTML 404)",
-            hint="check CIVITAI_BASE_URL points at a Civitai site",
+            f"unknown API route {path}{where}: a web page answered, not the API",
+            hint=f"check that {base_url_name} points at a Civitai site",
             **common,
         )
     if status == 400:
@@ -257,9 +277,10 @@ def error_for(
     if status == 403:
         if isinstance(body, dict) and str(body.get("error", "")).lower().replace("-", " ") == "early access":
             deadline = body.get("deadline") if isinstance(body.get("deadline"), str) else None
-            until = f" until {deadline}" if deadline else ""
+            until = f" until {human_time(deadline, time_of_day=True)}" if deadline else ""
+            detail = body.get("message") if isinstance(body.get("message"), str) and body["message"].strip() else None
             return EarlyAccess(
-                f"early access{until}: {msg or 'only supporters can download this version yet'}",
+                f"early access{until}: {_one_line(detail) if detail else 'only supporters can download this version yet'}",
                 deadline=deadline,
                 hint="wait for the deadline or get access on the model page",
                 **common,

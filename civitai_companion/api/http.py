@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"civitai-companion/{__version__}"
 DEFAULT_TIMEOUT = (10.0, 60.0)  # (connect, read) seconds
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+QUICK_TRIES = 2  # refused connections, unknown host names and TLS failures: one retry, not five
 
 
 def make_session() -> requests.Session:
@@ -104,6 +107,7 @@ class Transport:
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
         self.sleep = sleep
+        self.base_url_name = "CIVITAI_BASE_URL"  # what a hint blames for a wrong site address
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -125,9 +129,12 @@ class Transport:
         timeout: Any = None,
     ) -> requests.Response:
         """One logical request: returns a successful response or raises a ``CivitaiError``."""
-        error_kw = error_kw or {}
+        error_kw = {"base_url_name": self.base_url_name, **(error_kw or {})}
         last_error: CivitaiError | None = None
-        for attempt in range(1, self.max_tries + 1):
+        tries = self.max_tries
+        attempt = 0
+        while attempt < tries:
+            attempt += 1
             try:
                 response = self.session.request(
                     method,
@@ -141,16 +148,15 @@ class Transport:
                 )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 # ChunkedEncodingError: the connection dropped in the middle of the body.
-                kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-                last_error = NetworkError(
-                    f"{kind}: {method} {redact_url(url)}",
-                    url=url,
-                    hint="check your network or CIVITAI_BASE_URL",
-                )
+                what, quick, hint = _network_failure(exc, url, error_kw["base_url_name"])
+                if quick:
+                    tries = min(tries, QUICK_TRIES)
+                last_error = NetworkError(f"{what}: {method} {redact_url(url)}", url=url, hint=hint)
                 retry_after = None
             except (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL):
                 raise BadRequest(
-                    f"not a valid URL: {redact_url(url)}", url=url, hint="CIVITAI_BASE_URL must look like https://civitai.com"
+                    f"not a valid URL: {redact_url(url)}", url=url,
+                    hint=f"{error_kw['base_url_name']} must look like https://civitai.com",
                 ) from None
             except requests.exceptions.ContentDecodingError:
                 raise BadResponse(
@@ -172,7 +178,7 @@ class Transport:
                 retry_after = getattr(error, "retry_after", None)
                 if retry_after is not None and retry_after > self.retry_after_cap:
                     raise error  # waiting that long would freeze the caller: say so now
-            if attempt == self.max_tries:
+            if attempt >= tries:
                 break
             delay = self._delay(attempt, retry_after)
             log.info("retrying %s %s in %.1f s (%s)", method, redact_url(url), delay, last_error)
@@ -180,7 +186,8 @@ class Transport:
         assert last_error is not None
         if isinstance(last_error, RateLimited):
             raise last_error
-        last_error.message = f"{last_error.message} (gave up after {self.max_tries} tries)"
+        if attempt > 1:
+            last_error.message = f"{last_error.message}; gave up after {attempt} tries"
         raise last_error
 
 
@@ -189,7 +196,42 @@ def _bearer(headers: dict | None) -> str | None:
     return value.split(" ", 1)[-1] if isinstance(value, str) and value else None
 
 
-def decode_json(response: requests.Response) -> Any:
+def _causes(exc: BaseException):
+    """``exc`` and everything it wraps (requests wraps urllib3, which wraps the socket's error)."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None), *current.args])
+
+
+def _network_failure(exc: BaseException, url: str, base_url_name: str) -> tuple[str, bool, str]:
+    """(what went wrong in words, whether one retry is all it deserves, the next step).
+
+    A refused connection, a host name that does not resolve and a failed TLS handshake do not get
+    better in the next seconds: five tries with back-off only make the user wait."""
+    where = urlsplit(url).netloc or url
+    causes = list(_causes(exc))
+    if isinstance(exc, requests.Timeout):
+        return "timed out", False, f"check your network or {base_url_name}"
+    if any(isinstance(c, (requests.exceptions.SSLError, ssl.SSLError)) for c in causes):
+        return (f"TLS handshake with {where} failed", True,
+                f"the server may not speak https there; check {base_url_name}")
+    if any(isinstance(c, socket.gaierror) or type(c).__name__ == "NameResolutionError" for c in causes):
+        host = urlsplit(url).hostname or where
+        return f"cannot find the host {host}", True, f"check the address in {base_url_name}, or your network"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return f"{where} refused the connection", True, f"is the server running? check {base_url_name}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection lost", False, "check your network"
+    return "connection failed", False, f"check your network or {base_url_name}"
+
+
+def decode_json(response: requests.Response, *, base_url_name: str = "CIVITAI_BASE_URL") -> Any:
     """The JSON body, or a clear error when a proxy, login page or broken server answered instead."""
     content_type = response.headers.get("Content-Type", "")
     if looks_like_html(content_type, response.content[:512]):
@@ -197,7 +239,7 @@ def decode_json(response: requests.Response) -> Any:
             f"expected JSON from {urlsplit(response.url).netloc or 'the server'}, got an HTML page",
             url=response.url,
             status=response.status_code,
-            hint="check CIVITAI_BASE_URL; a proxy or login page may be answering",
+            hint=f"check {base_url_name}; a proxy or login page may be answering",
         )
     try:
         return response.json()

@@ -11,97 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .values import (  # noqa: F401 - nsfw_level, commercial_use and NSFW_WORDS are public here
+    NSFW_WORDS,
+    _bool,
+    _dict,
+    _float,
+    _int,
+    _objects,
+    _str,
+    _strs,
+    commercial_use,
+    nsfw_level,
+)
+
 T = TypeVar("T")
 
-# Older APIs said "None/Soft/Mature/X"; today NSFW levels are bit flags.
-NSFW_WORDS = {"none": 1, "soft": 2, "mature": 4, "x": 8, "xxx": 16, "blocked": 32}
-
-
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def _strs(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value else []
-    if not isinstance(value, list):
-        return []
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("name"), str):  # tags were objects in 2023
-            out.append(item["name"])
-    return out
-
-
-def _objects(value: Any, cls: Any) -> list:
-    return [cls.from_api(item) for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def nsfw_level(value: Any) -> int | None:
-    """A numeric NSFW level from either today's bit flags or the old words ("None", "Soft", ...)."""
-    if isinstance(value, str):
-        word = NSFW_WORDS.get(value.strip().lower())
-        return word if word is not None else _int(value)
-    return _int(value)
-
-
-def commercial_use(value: Any) -> list[str]:
-    """``allowCommercialUse`` as a list, whether it came as "Rent", "{Image,Rent}" or ["Image", "Rent"]."""
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{") and text.endswith("}"):
-            return [part.strip().strip('"') for part in text[1:-1].split(",") if part.strip()]
-        return [text] if text else []
-    return []
-
+# Files that are never "the model": fetched only when asked for by id.
+NOT_MODEL_FILE_TYPES = frozenset({"training data", "config"})
+# Model types whose model is a weights file, so that an Archive next to it is not the model.
+WEIGHT_MODEL_TYPES = frozenset({
+    "checkpoint", "textualinversion", "hypernetwork", "aestheticgradient", "lora", "locon", "dora", "lycoris",
+    "controlnet", "upscaler", "motionmodule", "vae", "textencoder", "unet", "clipvision", "clip", "detection",
+    "visionlanguage", "llm",
+})
+# Files that are part of another model: the model only when the model is of that type.
+COMPONENT_FILE_TYPES = {"vae": "vae", "text encoder": "textencoder"}
+_FILE_TYPE_RANK = {"model": 0, "pruned model": 1, "diffusion model": 2, "unet": 2}
+_FORMAT_RANK = {"safetensor": 0, "gguf": 1, "pickletensor": 2, "diffusers": 5}
 
 @dataclass
 class Stats:
@@ -206,6 +142,28 @@ class ModelFile:
     @property
     def sha256(self) -> str | None:
         return self.hashes.get("SHA256")
+
+    def is_model(self, model_type: str | None = None) -> bool:
+        """Whether this file is the model itself rather than its training data, an archive, a config or a
+        part that goes elsewhere (a VAE or text encoder, unless the model *is* one). Civitai flags
+        training-data zips and diffusers archives as ``primary`` on some real versions."""
+        kind = " ".join((self.type or "model").lower().split())
+        if kind == "archive":  # a pose pack or wildcards are an archive; a checkpoint's archive is diffusers
+            return "".join((model_type or "").lower().split()) not in WEIGHT_MODEL_TYPES
+        if kind in NOT_MODEL_FILE_TYPES:
+            return False
+        if kind in COMPONENT_FILE_TYPES:
+            return COMPONENT_FILE_TYPES[kind] == "".join((model_type or "").lower().split())
+        return True
+
+    @property
+    def download_query(self) -> list[tuple[str, str]]:
+        """The query of this file's own ``downloadUrl`` (2026 answers pin each file with ``fileId``)."""
+        from urllib.parse import parse_qsl, urlsplit
+
+        if not self.download_url:
+            return []
+        return [(k, v) for k, v in parse_qsl(urlsplit(self.download_url).query) if v]
 
     @property
     def size_bytes(self) -> int | None:
@@ -333,15 +291,43 @@ class ModelVersion:
     def is_early_access(self) -> bool:
         return bool(self.early_access_ends_at) or bool(_dict(self.raw.get("paidAccess")))
 
+    def model_files(self) -> list[ModelFile]:
+        """The files that are the model (see :meth:`ModelFile.is_model`), in Civitai's order."""
+        return [f for f in self.files if f.is_model(self.model.type)]
+
+    def model_file(self, *, format: str | None = None, size: str | None = None,  # noqa: A002
+                   fp: str | None = None) -> ModelFile | None:
+        """The file that is the model: the primary one when it is a model file, else the best model file
+        (the preferred format/size/fp first, then a plain model over a pruned one, SafeTensor first).
+        None when the version has no model file at all (only training data, say)."""
+        files = self.model_files()
+        primary = next((f for f in files if f.primary), None)
+        wanted = {"format": format, "size": size, "fp": fp}
+
+        def misses(f: ModelFile) -> int:
+            have = {"format": f.metadata.format, "size": f.metadata.size, "fp": f.metadata.fp}
+            return sum(1 for k, v in wanted.items() if v and (have[k] or "").lower() != v.lower())
+
+        if primary is not None and not misses(primary):
+            return primary
+        ranked = sorted(
+            enumerate(files),
+            key=lambda item: (
+                misses(item[1]),
+                not item[1].primary,
+                _FILE_TYPE_RANK.get((item[1].type or "model").lower(), 3),
+                _FORMAT_RANK.get((item[1].metadata.format or "").lower(), 3),
+                item[0],
+            ),
+        )
+        return ranked[0][1] if ranked else None
+
     def primary_file(self) -> ModelFile | None:
-        """The primary file, else the first model-type file, else the first file."""
-        for f in self.files:
-            if f.primary:
-                return f
-        for f in self.files:
-            if (f.type or "").lower() == "model":
-                return f
-        return self.files[0] if self.files else None
+        """The file to show for the version: its model file, else Civitai's primary, else the first file."""
+        found = self.model_file()
+        if found is not None:
+            return found
+        return next((f for f in self.files if f.primary), self.files[0] if self.files else None)
 
     def file_by_sha256(self, sha256: str) -> ModelFile | None:
         wanted = (sha256 or "").upper()
@@ -378,9 +364,11 @@ class Model:
         d = _dict(data)
         versions = _objects(d.get("modelVersions"), ModelVersion)
         model_id = _int(d.get("id"))
-        for v in versions:  # list items do not repeat the model id inside each version
+        for v in versions:  # list items do not repeat the model inside each version
             if v.model_id is None:
                 v.model_id = model_id
+            v.model.name = v.model.name or _str(d.get("name"))
+            v.model.type = v.model.type or _str(d.get("type"))
         return cls(
             id=model_id,
             name=_str(d.get("name")),

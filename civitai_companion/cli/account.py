@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
-from .. import config
-from ..api import AuthRequired, CivitaiClient
 from .common import make_client
 from .output import print_fields, print_json
 
@@ -32,6 +29,8 @@ def _account_fields(me: dict) -> list[tuple[str, object]]:
 
 
 def cmd_me(args: argparse.Namespace) -> int:
+    from ..api import AuthRequired
+
     client = make_client(args)
     if not client.token:
         raise AuthRequired("no API token", hint="set CIVITAI_API_TOKEN or run 'civitai-companion token'")
@@ -44,6 +43,8 @@ def cmd_me(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from .. import config
+
     path = config.token_file()
     if args.forget:
         try:
@@ -57,6 +58,8 @@ def cmd_token(args: argparse.Namespace) -> int:
             print(f"removed {path}" if removed else "no saved token")
         return 0
     if sys.stdin.isatty():
+        import getpass
+
         token = getpass.getpass("Civitai API key (hidden): ")
     else:
         token = sys.stdin.readline()
@@ -65,8 +68,11 @@ def cmd_token(args: argparse.Namespace) -> int:
         raise ValueError("no token given")
     me = None
     if not args.no_check:
+        from ..api import AuthRequired, CivitaiClient
+
         try:
-            me = CivitaiClient(base_url=args.base_url, token=token).me()
+            me = CivitaiClient(base_url=args.base_url, token=token,
+                               base_url_name="--base-url" if args.base_url else None).me()
         except AuthRequired as exc:  # the key just typed is to blame, not a variable or the saved file
             exc.hint = "the key was not saved; copy it again from your Civitai account settings"
             raise

@@ -6,10 +6,8 @@ import argparse
 import os
 import sys
 import threading
-from typing import Any
 
-from .. import config
-from .common import add_host_options, make_client, positive_int
+from .common import UsageError, add_host_options, civitai_id, job_id, make_client, positive_int
 from .output import human_size, print_json, print_table
 
 
@@ -24,7 +22,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("refs", nargs="*", metavar="REF", help="what to download; several run 2 at a time")
     which = p.add_argument_group("which file (default: the version's primary file)")
-    which.add_argument("--file-id", type=positive_int, metavar="ID", help="this file of the version")
+    which.add_argument("--file-id", type=civitai_id("file"), metavar="ID", help="this file of the version")
     which.add_argument("--format", metavar="F", help="file format, e.g. SafeTensor")
     which.add_argument("--size", metavar="S", help="pruned or full")
     which.add_argument("--fp", metavar="P", help="precision, e.g. fp16")
@@ -38,7 +36,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("queue", parents=[common], help="show or change the download queue")
-    p.add_argument("--cancel", metavar="ID", help="cancel a job by id, or 'all' (its partial file is deleted)")
+    p.add_argument("--cancel", metavar="ID", type=job_id, help="cancel a job by id, or 'all' (its partial file is deleted)")
     p.add_argument("--clear", action="store_true", help="forget finished, failed and cancelled jobs")
     p.set_defaults(func=cmd_queue)
 
@@ -50,11 +48,13 @@ class _Bars:
     description is kept here, beside the bar."""
 
     def __init__(self, *, quiet: bool = False) -> None:
+        from .. import config
+
         self.disabled = quiet or config.progress_disabled()
-        self.bars: dict[Any, tuple[Any, str]] = {}
+        self.bars: dict[object, tuple[object, str]] = {}
         self.lock = threading.Lock()
 
-    def update(self, key: Any, event) -> None:
+    def update(self, key: object, event) -> None:
         if self.disabled:
             return
         with self.lock:
@@ -102,19 +102,49 @@ def _options(args: argparse.Namespace) -> dict:
 
 def _say(path, size: int | None, *, skipped: bool, resumed: bool) -> str:
     """One finished download in words, the same for one REF and for queued ones."""
-    how = "already there (same SHA-256), nothing downloaded" if skipped else (
+    how = "already there with the same SHA-256, nothing downloaded" if skipped else (
         "resumed, SHA-256 verified" if resumed else "SHA-256 verified")
     return f"{path} ({human_size(size)}, {how})"
 
 
-def cmd_download(args: argparse.Namespace) -> int:
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Every malformed argument is a usage error before anything is asked or written."""
     if args.file_id and (args.format or args.size or args.fp):
-        raise ValueError("--file-id picks one file; leave out --format/--size/--fp")
+        raise UsageError("--file-id picks one file; leave out --format/--size/--fp")
     if not args.refs and not args.resume:
-        raise ValueError("give a REF to download (a version id, an AIR or a Civitai URL), or --resume")
+        raise UsageError("give a REF to download (a version id, an AIR or a Civitai URL), or --resume")
+    from ..api import BadRequest
+    from ..refs import parse_ref
+
+    for ref in args.refs:
+        try:
+            parse_ref(ref, base_url=args.base_url)
+        except BadRequest as exc:
+            raise UsageError(exc.message) from None
+    if args.subfolder is not None:
+        from ..hosts.base import SubfolderTemplate
+
+        try:
+            SubfolderTemplate(args.subfolder)
+        except ValueError as exc:
+            raise UsageError(f"argument --subfolder: {exc}") from None
+    for option, value in (("--folder", args.folder), ("--root", args.root)):
+        if value and os.path.exists(os.path.expanduser(value)) and not os.path.isdir(os.path.expanduser(value)):
+            raise NotADirectoryError(f"{option} {value} is a file, not a folder")
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    _check_arguments(args)
     if len(args.refs) == 1 and not args.resume:
         return _download_one(args)
     return _download_queued(args)
+
+
+def _failure(ref: str, exc: BaseException) -> dict:
+    """A reference that could not be downloaded, as ``download --json`` lists it."""
+    from . import error_text
+
+    return {"ref": ref, "error": error_text(exc)}
 
 
 def _download_one(args: argparse.Namespace) -> int:
@@ -125,6 +155,10 @@ def _download_one(args: argparse.Namespace) -> int:
                                      progress=lambda event: bars.update("file", event), **_options(args))
     except KeyboardInterrupt:
         raise KeyboardInterrupt("the partial file was kept: run the same command again to resume") from None
+    except (OSError, ValueError) as exc:
+        if args.json:
+            print_json(_failure(args.refs[0], exc))
+        raise
     finally:
         bars.close()
     if args.json:
@@ -137,15 +171,17 @@ def _download_one(args: argparse.Namespace) -> int:
 def _download_queued(args: argparse.Namespace) -> int:
     from ..download import DownloadQueue
 
+    from . import error_text
+
     downloader = _downloader(args)
-    failures = 0
+    failed: list[dict] = []
     submitted = []
     for ref in args.refs:  # metadata first: a bad REF fails here, before anything is downloaded
         try:
             plan = downloader.plan(ref, **_options(args))
         except (OSError, ValueError) as exc:
-            print(f"error: {ref}: {exc}", file=sys.stderr)
-            failures += 1
+            print(f"error: {ref}: {error_text(exc)}", file=sys.stderr)
+            failed.append(_failure(ref, exc))
             continue
         submitted.append((plan.version.id, plan.file.id, str(plan.folder)))
     bars = _Bars()
@@ -153,8 +189,8 @@ def _download_queued(args: argparse.Namespace) -> int:
                           progress=lambda job, event: bars.update(job.id, event))
     earlier = len(queue.pending())
     if earlier and not args.json:
-        print(f"resuming {earlier} download(s) left in the queue", file=sys.stderr)
-    if not earlier and not submitted and not failures:
+        print(f"resuming {_count(earlier, 'download')} left in the queue", file=sys.stderr)
+    if not earlier and not submitted and not failed:
         queue.close()
         if args.json:
             print_json([])
@@ -169,23 +205,29 @@ def _download_queued(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         bars.close()
         queue.close()
-        _report([j for j in queue.jobs() if j.id in wanted and j.status == "done"], json_output=args.json)
+        _report([j for j in queue.jobs() if j.id in wanted and j.status == "done"], failed, json_output=args.json)
         raise KeyboardInterrupt("run 'civitai-companion download --resume' to finish") from None
     bars.close()
     queue.close()
     finished = [j for j in queue.jobs() if j.id in wanted]
     for job in finished:
         if job.status != "done":
-            failures += 1
+            failed.append({"ref": job.ref, "error": job.error or job.status})
             print(f"error: {job.ref}: {job.error or job.status}", file=sys.stderr)
-    _report([j for j in finished if j.status == "done"], json_output=args.json)
-    return 1 if failures else 0
+    _report([j for j in finished if j.status == "done"], failed, json_output=args.json)
+    return 1 if failed else 0
 
 
-def _report(done: list, *, json_output: bool) -> None:
-    """The finished jobs on stdout: a JSON list, or one line each as for a single download."""
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _report(done: list, failed: list[dict], *, json_output: bool) -> None:
+    """The finished jobs on stdout: a JSON list (failed references too, with their error), or one line
+    each as for a single download (failures are on stderr)."""
     if json_output:
-        print_json([{"path": j.path, "sha256": j.sha256, "modelVersionId": j.version_id, "bytes": j.total} for j in done])
+        print_json([{"path": j.path, "sha256": j.sha256, "modelVersionId": j.version_id, "bytes": j.total}
+                    for j in done] + failed)
         return
     for job in done:
         print(_say(job.path, job.total, skipped=job.skipped, resumed=job.resumed))
@@ -204,11 +246,11 @@ def cmd_queue(args: argparse.Namespace) -> int:
                 if not count:
                     raise ValueError(f"no pending job {args.cancel!r} in the queue (see `civitai-companion queue`)")
             if not args.json:
-                print(f"cancelled {count} job(s)")
+                print(f"cancelled {_count(count, 'job')}")
         if args.clear:
             cleared = queue.clear_finished()
             if not args.json:
-                print(f"forgot {cleared} finished job(s)")
+                print(f"forgot {_count(cleared, 'finished job')}")
         jobs = queue.jobs()
     finally:
         queue.close()
@@ -219,5 +261,5 @@ def cmd_queue(args: argparse.Namespace) -> int:
             print("the download queue is empty")
         else:
             rows = [(j.id, j.status, j.name or j.ref, human_size(j.total), j.path or j.error or "") for j in jobs]
-            print_table(("ID", "STATUS", "NAME", "SIZE", "PATH / REASON"), rows, shrink=4)
+            print_table(("ID", "STATUS", "NAME", "SIZE", "PATH / REASON"), rows, cuttable=(2,), cut_left=(4,))
     return 0

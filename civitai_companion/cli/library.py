@@ -7,8 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import config
-from .common import add_host_options, make_client, positive_int
+from .common import add_host_options, finite_float, make_client, nsfw_level, positive_int
 from .output import print_fields, print_json, print_table
 
 
@@ -29,7 +28,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="do not look for newer versions (a rescan of an unchanged library then sends no request)")
     p.add_argument("--offline", action="store_true",
                    help="send no request at all: answer from the library index, the hash cache and sidecars")
-    p.add_argument("--nsfw-level", type=positive_int, default=1, metavar="N",
+    p.add_argument("--nsfw-level", type=nsfw_level, default=1, metavar="N",
                    help="highest NSFW level for preview images: 1 PG, 2 PG-13, 4 R, 8 X, 16 XXX (default 1)")
     p.set_defaults(func=cmd_scan)
 
@@ -55,7 +54,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("file", metavar="FILE")
     p.add_argument("--syntax", choices=("a1111", "comfyui"), default="a1111",
                    help="a1111: <lora:NAME:W> words (default); comfyui: plain words")
-    p.add_argument("--weight", type=float, help="network weight (default: the preferred weight in <name>.json, else 1)")
+    p.add_argument("--weight", type=finite_float, help="network weight (default: the preferred weight in <name>.json, else 1)")
     p.set_defaults(func=cmd_triggers)
 
 
@@ -74,6 +73,8 @@ class _Bars:
     LABELS = {"hash": "hashing", "resolve": "resolving", "updates": "updates", "sidecars": "sidecars"}
 
     def __init__(self) -> None:
+        from .. import config
+
         self.disabled = config.progress_disabled()
         self.bars: dict = {}
 
@@ -203,7 +204,19 @@ def _print_rows(rows: list[dict], root: Path | None) -> None:
                           r.get("baseModel"), newer))
         else:
             table.append((r.get("status"), _display(Path(r["path"]), root), r.get("error") or "", "", "", ""))
-    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), table, shrink=1, cut_left=(1,))
+    print_table(("STATUS", "FILE", "MODEL", "VERSION", "BASE MODEL", "NEWER"), table, cuttable=(2, 3, 4, 5),
+                cut_left=(1,))
+
+
+def _print_rows_json(rows: list[dict]) -> None:
+    """``scan --json`` and ``library --json``: one JSON array, a row per line. Indenting each row's keys
+    would take json's pure-Python encoder, several times slower for a library of 10,000 files."""
+    import json
+
+    if not rows:
+        sys.stdout.write("[]\n")
+        return
+    sys.stdout.write("[\n  " + ",\n  ".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n")
 
 
 def _summary(rows: list[dict]) -> str:
@@ -219,19 +232,37 @@ def cmd_scan(args: argparse.Namespace) -> int:
                        host=args.host, previews=not args.no_previews, replace_previews=args.replace_previews,
                        max_nsfw_level=args.nsfw_level, offline=args.offline)
     errors, root = report.count("error"), _root(args)
+    unwritten = {id(e): _sidecar_errors(e) for e in report.entries}
+    failed_sidecars = sum(len(v) for v in unwritten.values())
     if args.json:
-        print_json([e.to_json() for e in report.entries])
+        _print_rows_json([{**e.to_json(), **({"sidecarErrors": unwritten[id(e)]} if unwritten[id(e)] else {})}
+                          for e in report.entries])
         _print_errors(report.entries, root)
-        return 1 if errors else 0
+        _print_sidecar_errors(unwritten.values())
+        return 1 if errors or failed_sidecars else 0
     if not report.entries:
         print("no model files found")
         return 0
     rows = [e.to_json() for e in report.entries]
     _print_rows(rows, root)
     where = f"; {report.from_index} from the library index" if report.from_index else ""
-    print(f"{_summary(rows)} ({_count(report.requests, 'API request')}{where})")
+    unwritten_text = f"; {_count(failed_sidecars, 'sidecar')} not written" if failed_sidecars else ""
+    print(f"{_summary(rows)}{unwritten_text} ({_count(report.requests, 'API request')}{where})")
     _print_errors(report.entries, root)
-    return 1 if errors else 0
+    _print_sidecar_errors(unwritten.values())
+    return 1 if errors or failed_sidecars else 0
+
+
+def _sidecar_errors(entry) -> list[str]:
+    """The sidecars of one file that could not be written, one line each."""
+    found = list(getattr(entry.sidecars, "errors", None) or [])
+    return found + [w for w in entry.warnings if w.startswith("sidecars not written") and w not in found]
+
+
+def _print_sidecar_errors(groups) -> None:
+    for lines in groups:
+        for line in lines:
+            print(f"error: {line}", file=sys.stderr)
 
 
 def cmd_library(args: argparse.Namespace) -> int:
@@ -248,7 +279,7 @@ def cmd_library(args: argparse.Namespace) -> int:
         rows = index.rows(paths=paths, types=args.types, base_models=args.base_models, status=args.status,
                           query=args.query)
     if args.json:
-        print_json(rows)
+        _print_rows_json(rows)
         return 0
     if not rows:
         filtered = args.types or args.base_models or args.status or args.query
@@ -276,6 +307,7 @@ def cmd_updates(args: argparse.Namespace) -> int:
                     "newerVersionName": e.newer.name,
                     "newerBaseModel": e.newer.base_model,
                     "newerPublishedAt": e.newer.published_at,
+                    **({"otherBaseVersions": e.to_json()["otherBaseVersions"]} if e.other_base else {}),
                 }
                 for e in found
             ]
@@ -286,9 +318,14 @@ def cmd_updates(args: argparse.Namespace) -> int:
              f"{e.newer.name} ({e.newer.id})", e.newer.base_model)
             for e in found
         ]
-        print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, shrink=0, cut_left=(0,))
+        print_table(("FILE", "MODEL", "INSTALLED", "NEWER", "NEWER BASE MODEL"), rows, cuttable=(1, 2, 3, 4),
+                    cut_left=(0,))
     else:
         print(_no_updates(report))
+    if not args.json:  # releases for other base models are news, not updates
+        for e in (e for e in report.entries if e.other_base):
+            also = ", ".join(f"{o.base_model}: {o.name} ({o.id})" for o in e.other_base)
+            print(f"also for {also} — {_display(e.path, _root(args))}")
     _print_errors(report.entries, _root(args))
     return 1 if report.count("error") else 0
 
@@ -312,7 +349,9 @@ def cmd_triggers(args: argparse.Namespace) -> int:
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: name one model file")
     if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+        if os.path.lexists(path) and path.exists():
+            raise OSError(f"{path} is not a regular file (a pipe, socket or device): name a model file")
+        raise FileNotFoundError(f"no such file: {path}" if not os.path.lexists(path) else f"broken link: {path}")
     info = read_info(path)
     if info is None and not read_user_json(path).get("activation text"):
         from ..api import NotFound

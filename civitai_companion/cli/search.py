@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-
-from ..api import Model, ModelVersion
-from .common import id_list, make_client, positive_int
+from .common import UsageError, choice, civitai_id, id_list, make_client, positive_int
+from .filters import COMMERCIAL_USES, Enums
 from .output import human_size, print_fields, print_json, print_table
+
+# Annotations name civitai_companion.api's Model and ModelVersion as strings: importing the API (and
+# requests with it) is for the commands that talk to Civitai, not for --help.
 
 MODEL_SORTS = ("Highest Rated", "Most Downloaded", "Most Liked", "Most Discussed", "Most Collected", "Most Images", "Newest", "Oldest")
 IMAGE_SORTS = ("Most Reactions", "Most Comments", "Most Collected", "Newest", "Oldest")
 PERIODS = ("AllTime", "Year", "Month", "Week", "Day")
+IMAGE_NSFW = ("None", "Soft", "Mature", "X", "true", "false")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -19,8 +22,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("query", nargs="?", help="words to search for in model names")
     p.add_argument("--type", dest="types", action="append", metavar="T", help="model type, e.g. LORA (repeatable)")
     p.add_argument("--base-model", dest="base_models", action="append", metavar="B", help="e.g. 'SDXL 1.0' (repeatable)")
-    p.add_argument("--sort", choices=MODEL_SORTS, metavar="S", help="one of: " + ", ".join(MODEL_SORTS))
-    p.add_argument("--period", choices=PERIODS, help="time window for the sort")
+    p.add_argument("--sort", type=choice(MODEL_SORTS, "sort"), metavar="S", help="one of: " + ", ".join(MODEL_SORTS))
+    p.add_argument("--period", type=choice(PERIODS, "period"), metavar="P", help="time window for the sort: "
+                   + ", ".join(PERIODS))
     p.add_argument("--tag", help="only models with this tag")
     p.add_argument("--username", help="only models by this creator")
     p.add_argument("--nsfw", action="store_true", help="include NSFW models (default: safe for work only)")
@@ -28,7 +32,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--ids", type=id_list, metavar="ID,ID", help="only these model ids")
     p.add_argument("--favorites", action="store_true", help="only your favourites (needs a token)")
     p.add_argument("--hidden", action="store_true", help="only models you hid (needs a token)")
-    p.add_argument("--allow-commercial-use", action="append", metavar="USE", help="None, Image, Rent or Sell (repeatable)")
+    p.add_argument("--allow-commercial-use", action="append", metavar="USE",
+                   type=choice(COMMERCIAL_USES, "commercial use"),
+                   help=", ".join(COMMERCIAL_USES[:-1]) + " or " + COMMERCIAL_USES[-1] + " (repeatable)")
     p.add_argument("--allow-derivatives", action="store_true", default=None, help="only models that allow derivatives")
     p.add_argument("--allow-no-credit", action="store_true", default=None, help="only models usable without credit")
     p.add_argument("--allow-different-license", action="store_true", default=None, help="only models allowing other licences")
@@ -36,11 +42,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("show", parents=[common], help="show a model and its versions")
-    p.add_argument("model_id", help="model id")
+    p.add_argument("model_id", type=civitai_id("model"), help="model id")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("version", parents=[common], help="show a model version")
-    p.add_argument("version_id", help="model version id")
+    p.add_argument("version_id", type=civitai_id("version"), help="model version id")
     p.set_defaults(func=cmd_version)
 
     p = sub.add_parser("lookup", parents=[common], help="find the version a file or hash belongs to")
@@ -48,14 +54,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_lookup)
 
     p = sub.add_parser("images", parents=[common], help="list images")
-    p.add_argument("--model-id", type=positive_int, metavar="N", help="only images made with this model")
-    p.add_argument("--version-id", dest="model_version_id", type=positive_int, metavar="N",
+    p.add_argument("--model-id", type=civitai_id("model"), metavar="N", help="only images made with this model")
+    p.add_argument("--version-id", dest="model_version_id", type=civitai_id("version"), metavar="N",
                    help="only images made with this model version")
-    p.add_argument("--post-id", type=positive_int, metavar="N", help="only images of this post")
+    p.add_argument("--post-id", type=civitai_id("post"), metavar="N", help="only images of this post")
     p.add_argument("--username", help="only images posted by this user")
-    p.add_argument("--nsfw", choices=("None", "Soft", "Mature", "X", "true", "false"), help="NSFW level filter")
-    p.add_argument("--sort", choices=IMAGE_SORTS, metavar="S", help="one of: " + ", ".join(IMAGE_SORTS))
-    p.add_argument("--period", choices=PERIODS, help="time window for the sort")
+    p.add_argument("--nsfw", type=choice(IMAGE_NSFW, "NSFW level"), metavar="L",
+                   help="NSFW level filter: " + ", ".join(IMAGE_NSFW))
+    p.add_argument("--sort", type=choice(IMAGE_SORTS, "sort"), metavar="S", help="one of: " + ", ".join(IMAGE_SORTS))
+    p.add_argument("--period", type=choice(PERIODS, "period"), metavar="P", help="time window for the sort: "
+                   + ", ".join(PERIODS))
     p.add_argument("--limit", type=positive_int, default=20, help="how many images to list (default 20)")
     p.set_defaults(func=cmd_images)
 
@@ -68,6 +76,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def cmd_search(args: argparse.Namespace) -> int:
     client = make_client(args)
+    enums = Enums(client)
+    enums.check(args.types, "ModelType", "--type", "model type")
+    enums.check(args.base_models, "BaseModel", "--base-model", "base model")
     models = list(
         client.models(
             limit=args.limit,
@@ -105,7 +116,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                 m.creator.username if m.creator else None,
             )
         )
-    print_table(("ID", "TYPE", "NAME", "BASE MODEL", "LATEST VERSION", "DOWNLOADS", "CREATOR"), rows, shrink=2)
+    print_table(("ID", "TYPE", "NAME", "BASE MODEL", "LATEST VERSION", "DOWNLOADS", "CREATOR"), rows, cuttable=(2, 6, 3))
     return 0
 
 
@@ -135,7 +146,14 @@ def _print_one(args: argparse.Namespace, item, print_human, base_url: str) -> in
     return 0
 
 
-def _print_model(model: Model, base_url: str) -> None:
+def human_date(text: str | None, *, time_of_day: bool = False) -> str | None:
+    """``2099-12-31T00:00:00.000Z`` as people write it: ``31 Dec 2099`` (and the UTC time when it matters)."""
+    from ..api.errors import human_time
+
+    return human_time(text, time_of_day=time_of_day)
+
+
+def _print_model(model: "Model", base_url: str) -> None:
     print_fields(
         [
             ("model", f"{model.name} ({model.id})"),
@@ -154,11 +172,12 @@ def _print_model(model: Model, base_url: str) -> None:
         rows = []
         for v in model.model_versions:
             f = v.primary_file()
-            rows.append((v.id, v.name, v.base_model, v.published_at and v.published_at[:10], human_size(f and f.size_bytes), ", ".join(v.trained_words)))
-        print_table(("VERSION", "NAME", "BASE MODEL", "PUBLISHED", "SIZE", "TRAINED WORDS"), rows, shrink=5)
+            rows.append((v.id, v.name, v.base_model, human_date(v.published_at), human_size(f and f.size_bytes),
+                         ", ".join(v.trained_words)))
+        print_table(("VERSION", "NAME", "BASE MODEL", "PUBLISHED", "SIZE", "TRAINED WORDS"), rows, cuttable=(5, 1))
 
 
-def print_version(version: ModelVersion, base_url: str) -> None:
+def print_version(version: "ModelVersion", base_url: str) -> None:
     print_fields(
         [
             ("model", f"{version.model.name} ({version.model_id})" if version.model.name else version.model_id),
@@ -166,8 +185,8 @@ def print_version(version: ModelVersion, base_url: str) -> None:
             ("type", version.model.type),
             ("base model", version.base_model),
             ("trained words", version.trained_words),
-            ("published", version.published_at),
-            ("early access until", version.early_access_ends_at),
+            ("published", human_date(version.published_at)),
+            ("early access until", human_date(version.early_access_ends_at, time_of_day=True)),
             ("air", version.air),
             ("page", f"{base_url}/models/{version.model_id}?modelVersionId={version.id}" if version.model_id else None),
         ]
@@ -178,7 +197,7 @@ def print_version(version: ModelVersion, base_url: str) -> None:
             (f.id, f.name, f.type, f.metadata.format, f.metadata.fp, human_size(f.size_bytes), f.sha256, "yes" if f.primary else "")
             for f in version.files
         ]
-        print_table(("FILE", "NAME", "TYPE", "FORMAT", "FP", "SIZE", "SHA256", "PRIMARY"), rows, shrink=6)
+        print_table(("FILE", "NAME", "TYPE", "FORMAT", "FP", "SIZE", "SHA256", "PRIMARY"), rows, cuttable=(2,))
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -204,7 +223,12 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     elif _looks_like_a_path(target):
         raise FileNotFoundError(f"no such file: {target}")
     else:
-        file_hash = target
+        from ..api import normalize_hash
+
+        try:
+            file_hash = normalize_hash(target)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return _print_one(args, client.version_by_hash(file_hash), print_version, client.base_url)
 
 
@@ -230,7 +254,7 @@ def cmd_images(args: argparse.Namespace) -> int:
     if _printed_json_or_nothing(args, images, "images"):
         return 0
     rows = [(i.id, i.type or "image", i.nsfw_level, f"{i.width}x{i.height}", i.username, i.url) for i in images]
-    print_table(("ID", "TYPE", "NSFW", "SIZE", "USER", "URL"), rows, shrink=5)
+    print_table(("ID", "TYPE", "NSFW", "SIZE", "USER", "URL"), rows, cuttable=(4,))
     return 0
 
 
@@ -238,7 +262,7 @@ def cmd_creators(args: argparse.Namespace) -> int:
     creators = list(make_client(args).creators(query=args.query, limit=args.limit))
     if _printed_json_or_nothing(args, creators, "creators"):
         return 0
-    print_table(("USERNAME", "MODELS", "LINK"), [(c.username, c.model_count, c.link) for c in creators], shrink=2)
+    print_table(("USERNAME", "MODELS", "LINK"), [(c.username, c.model_count, c.link) for c in creators])
     return 0
 
 
@@ -246,5 +270,5 @@ def cmd_tags(args: argparse.Namespace) -> int:
     tags = list(make_client(args).tags(query=args.query, limit=args.limit))
     if _printed_json_or_nothing(args, tags, "tags"):
         return 0
-    print_table(("TAG", "LINK"), [(t.name, t.link) for t in tags], shrink=1)
+    print_table(("TAG", "LINK"), [(t.name, t.link) for t in tags])
     return 0

@@ -21,6 +21,7 @@ from ..api import CivitaiClient
 from ..api.errors import CivitaiError, Forbidden, NotFound, redact_url
 from .errors import RESUME_HINT, DownloadInterrupted, NotAModelFile, UndecodableBody
 from .stream import part_path
+from .target import download_query
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,7 @@ class RangeNotSatisfiable(Exception):
 
 def download_params(plan) -> list[tuple[str, str]]:
     """The query that makes Civitai pick this file and not just the primary one."""
-    meta = plan.file.metadata
-    pairs = (("type", plan.file.type), ("format", meta.format), ("size", meta.size), ("fp", meta.fp))
-    return [(key, value) for key, value in pairs if value]
+    return download_query(plan.version, plan.file)
 
 
 def open_body(client: CivitaiClient, plan, *, offset: int, timeout, target: Path | None) -> requests.Response:

@@ -77,8 +77,10 @@ def choose_file(
     size: str | None = None,
     fp: str | None = None,
 ) -> ModelFile:
-    """The file to fetch: ``file_id``, else the files matching every given format/size/fp (primary
-    first), else the primary file. No match is an error listing what the version has."""
+    """The file to fetch: ``file_id`` (any file, training data too), else the version's model file
+    matching every given format/size/fp, else its model file. Civitai's ``primary`` flag is followed only
+    for a model file: real versions flag a training-data zip or an archive as primary, and those are
+    fetched only by id. No match is an error listing what the version has."""
     files = version.files
     if not files:
         raise NoMatchingFile(f"version {version.id} has no files to download", hint="it may be archived")
@@ -88,16 +90,42 @@ def choose_file(
             if f.id == int(file_id):
                 return f
         raise NoMatchingFile(f"version {version.id} has no file {file_id}; it has: {available}")
+    models = version.model_files()
+    if not models:
+        raise NoMatchingFile(
+            f"version {version.id} has no model file, only: {available}",
+            hint="pass --file-id with one of these ids to download it anyway",
+        )
     if format or size or fp:
-        matches = [f for f in files if _same(format, f.metadata.format) and _same(size, f.metadata.size) and _same(fp, f.metadata.fp)]
+        matches = [f for f in models if _same(format, f.metadata.format) and _same(size, f.metadata.size) and _same(fp, f.metadata.fp)]
         if not matches:
             wanted = ", ".join(f"{k}={v}" for k, v in (("format", format), ("size", size), ("fp", fp)) if v)
-            raise NoMatchingFile(f"version {version.id} has no file with {wanted}; it has: {available}")
-        matches.sort(key=lambda f: (not f.primary, (f.type or "").lower() != "model"))
-        return matches[0]
-    chosen = version.primary_file()
+            raise NoMatchingFile(f"version {version.id} has no model file with {wanted}; it has: {available}")
+    chosen = version.model_file(format=format, size=size, fp=fp)
     assert chosen is not None
     return chosen
+
+
+def download_query(version: ModelVersion, file: ModelFile) -> list[tuple[str, str]]:
+    """The ``/api/download/models/<id>`` query that fetches exactly ``file``.
+
+    The file's own ``downloadUrl`` is used when it names the file (2026 answers pin it with ``fileId``).
+    Otherwise ``type/format/size/fp`` pick it, plus ``fileId`` when another file of the version has the
+    same four values (real versions hold two SafeTensor models that only their ids tell apart)."""
+    own = file.download_query
+    if any(key == "fileId" for key, _ in own):
+        return own
+
+    def selector(f: ModelFile) -> list[tuple[str, str]]:
+        meta = f.metadata
+        pairs = (("type", f.type), ("format", meta.format), ("size", meta.size), ("fp", meta.fp))
+        return [(key, value) for key, value in pairs if value]
+
+    pairs = selector(file)
+    twins = [f for f in version.files if f is not file and f.id != file.id and selector(f) == pairs]
+    if twins and file.id is not None:
+        pairs.append(("fileId", str(file.id)))
+    return pairs
 
 
 def build_plan(

@@ -28,7 +28,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Callable
 
-from ..api import CivitaiClient, ModelVersion
+from ..api import CivitaiClient, CivitaiError, ModelVersion
 from ..api.errors import looks_like_html
 from ..library.index import index_download
 from .errors import DownloadCancelled, DownloadError, DownloadInterrupted, IntegrityError
@@ -187,13 +187,17 @@ class Downloader:
         cancel: threading.Event | None = None,
     ) -> DownloadResult:
         meter = ProgressMeter(progress, name=plan.name)
+        created = _missing_folders(plan.folder)
         try:
             plan.folder.mkdir(parents=True, exist_ok=True)
             lock = PathLock(plan.folder / plan.name, wait=self.lock_wait, cancel=cancel).__enter__()
         except DownloadError:
+            _remove_if_empty(created)
             raise
         except OSError as exc:
+            _remove_if_empty(created)
             raise disk_error(exc, plan.folder, removed=False) from None
+        failed = False
         try:
             existing = existing_copy(plan, plan.name, self.hash_cache, meter)
             if existing is not None:
@@ -213,8 +217,13 @@ class Downloader:
                     tries += 1
                     log.info("%s; resuming (%d of %d)", exc.message, tries, self.max_resumes)
                     self.client.transport.sleep(min(8.0, 0.5 * 2 ** (tries - 1)))
+        except BaseException:
+            failed = True
+            raise
         finally:
             lock.__exit__(None, None, None)
+            if failed:  # a failed download leaves no empty folder behind (a kept .part stays)
+                _remove_if_empty(created)
 
     def _already_there(self, plan: DownloadPlan, path: Path, meter: ProgressMeter) -> DownloadResult:
         found = find_state(plan.folder, plan.version.id, plan.file.id)
@@ -394,12 +403,45 @@ class Downloader:
 
             options = {"session": self.client.session, "base_url": self.client.base_url,
                        "host": self.host or getattr(self._layout, "name", None) or "a1111", **self.sidecar_options}
+            options.setdefault("model", self._model_for_sidecars(plan.version))
             result.sidecars = write_sidecars(result.path, plan.version, sha256=result.sha256 or "", **options)
             result.warnings.extend(result.sidecars.warnings)
         except Exception as exc:  # noqa: BLE001 - the model file is good; a sidecar problem must not undo it
             message = f"sidecars not written: {exc}"
             log.warning("%s: %s", result.path.name, message)
             result.warnings.append(message)
+
+    def _model_for_sidecars(self, version: ModelVersion):
+        """The version's model, asked for only when the sidecars need it: most versions have no description
+        of their own (the model's is used), and a version with only videos borrows another's picture."""
+        from ..library.previews import pick_preview_image
+
+        stills = pick_preview_image(version, max_nsfw_level=self.sidecar_options.get("max_nsfw_level", 1))
+        if version.model_id is None or (version.description and stills is not None):
+            return None
+        try:
+            return self.client.model(version.model_id)
+        except CivitaiError as exc:
+            log.info("model %s not fetched for its description: %s", version.model_id, exc)
+            return None
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` would create for ``folder``, deepest first."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (a kept .part, another download), or already gone
+            return
 
 
 def download(ref: str | int | ModelVersion, *, client: CivitaiClient | None = None, **options: Any) -> DownloadResult:

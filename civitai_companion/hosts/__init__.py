@@ -6,6 +6,7 @@ Importing this package imports no host module; host configuration is read when a
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Mapping
 
 from .base import (
@@ -32,6 +33,49 @@ _HOST_ALIASES = {
     "comfy": "comfyui",
     "standalone": "standalone",
 }
+
+
+def _is_a1111_app(folder: Path) -> bool:
+    return (folder / "webui.py").is_file() or (folder / "webui-user.sh").is_file() \
+        or (folder / "webui-user.bat").is_file() or ((folder / "launch.py").is_file() and (folder / "modules").is_dir())
+
+
+def _is_comfyui_app(folder: Path) -> bool:
+    return (folder / "comfy").is_dir() and ((folder / "main.py").is_file() or (folder / "folder_paths.py").is_file())
+
+
+def detect_host(root: str | os.PathLike) -> tuple[str, str] | None:
+    """Which app a folder given as ``root`` belongs to, from its tell-tale files: ``(host, in words)``,
+    or None when it cannot be told (an empty or new folder, a file, anything else).
+
+    The app folder and its ``models`` folder are both recognised; a folder holding ComfyUI's type folders
+    (``loras``, ``checkpoints``, ...) outside any ComfyUI is a standalone library, which uses those names."""
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        return None
+    from .a1111 import MODELS_DIR_MARKERS as A1111_MARKERS
+    from .comfyui import DEFAULT_FOLDERS
+
+    for app, models in ((folder, False), (folder.parent, True)):
+        if models and folder.name.lower() != "models":
+            break
+        where = "the models folder of " if models else ""
+        if _is_a1111_app(app):
+            if (app / "modules_forge").is_dir():
+                return "forge", f"{where}a Forge folder"
+            return "a1111", f"{where}an AUTOMATIC1111 folder"
+        if _is_comfyui_app(app):
+            return "comfyui", f"{where}a ComfyUI folder"
+    comfy_names = {rel.split("/")[0] for rels in DEFAULT_FOLDERS.values() for rel in rels}
+    if any((folder / name).is_dir() for name in A1111_MARKERS):
+        return "a1111", "an AUTOMATIC1111/Forge models folder"
+    if any((folder / "models" / name).is_dir() for name in A1111_MARKERS):
+        return "a1111", "AUTOMATIC1111's layout (models/Stable-diffusion, models/Lora)"
+    if any((folder / "models" / name).is_dir() for name in comfy_names):
+        return "comfyui", "ComfyUI's layout (models/checkpoints, models/loras)"
+    if any((folder / name).is_dir() for name in comfy_names):
+        return "standalone", "a standalone models folder"
+    return None
 
 
 def get_layout(
@@ -75,6 +119,7 @@ __all__ = [
     "LayoutError",
     "TemplateError",
     "canonical_type",
+    "detect_host",
     "get_layout",
     "kind_for",
     "sanitize_component",

@@ -390,9 +390,12 @@ class FolderLayout(Layout):
 
 
 def looks_like_models_dir(root: Path, markers: tuple[str, ...]) -> bool:
-    """True when the user pointed at the app's ``models`` folder (it holds ``markers``) rather than at the
-    app's own folder, so ``--root`` accepts either."""
-    return not (root / "models").is_dir() and any((root / n).is_dir() for n in markers)
+    """True when the user pointed at the app's ``models`` folder rather than at the app's own folder, so
+    ``--root`` accepts either: it holds ``markers``, or it is named ``models`` and has no ``models`` of its
+    own (a new, empty models folder must not get ``models/models/...``)."""
+    if (root / "models").is_dir():
+        return False
+    return root.name.lower() == "models" or any((root / n).is_dir() for n in markers)
 
 
 def first_set(*values: object) -> Path | None:

@@ -3,7 +3,8 @@
 Inside ComfyUI every answer comes from ``folder_paths`` (imported on each call, never at import), so
 ``extra_model_paths.yaml``, ``--base-directory`` and folders other node packs register are honoured:
 the first path of a key is the download target, all of its paths are scanned. Outside ComfyUI (``root``
-given) the default ``models/<key>`` folders under that root are used.
+given) the default ``models/<key>`` folders under that root are used, with the folders the root's
+``extra_model_paths.yaml`` adds (:mod:`.extra_paths`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from . import extra_paths
 from .base import Layout, LayoutError, looks_like_models_dir, warn_once
 
 # kind -> folder_paths key
@@ -69,8 +71,10 @@ class ComfyUILayout(Layout):
     def __init__(self, root: str | os.PathLike | None = None, **options):
         super().__init__(**options)
         self._models: Path | None = None
+        self._extra = extra_paths.ExtraPaths()
         if root is not None:
             self._models = self._models_for_root(Path(root).expanduser())
+            self._extra = extra_paths.for_root(Path(root).expanduser(), self._models)
         else:
             self._folder_paths()  # fail now, with a clear message
 
@@ -104,7 +108,7 @@ class ComfyUILayout(Layout):
         """All folders of a key: folder_paths' answer inside ComfyUI, else the defaults."""
         defaults = [self.models_dir() / rel for rel in DEFAULT_FOLDERS.get(key, (key,))]
         if self._models is not None:
-            return defaults
+            return self._extra.around(key, defaults)
         fp = self._folder_paths()
         for name in (key, *_LEGACY_KEYS.get(key, ())):
             try:

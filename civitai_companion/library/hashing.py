@@ -210,10 +210,30 @@ def named_error(exc: OSError, path) -> OSError:
     return type(exc)(exc.errno, exc.strerror or str(exc), os.fspath(path))
 
 
+# What an OS error means, in words; Python's "[Errno 21] Is a directory: 8" is for programmers.
+_OS_WORDS = {
+    errno.ENOENT: "does not exist",
+    errno.ENOTDIR: "cannot be reached: a part of that path is a file, not a folder",
+    errno.EISDIR: "is a folder, not a file",
+    errno.EACCES: "cannot be opened: permission denied",
+    errno.EPERM: "cannot be opened: permission denied",
+    errno.EEXIST: "already exists",
+    errno.ENOSPC: "cannot be written: the disk is full",
+    errno.EROFS: "is on a read-only file system",
+    errno.ELOOP: "cannot be reached: symbolic links in a loop",
+    errno.ENAMETOOLONG: "has a name too long for the file system",
+    errno.EIO: "cannot be read: input/output error (a failing disk or network share?)",
+}
+
+
 def error_text(exc: BaseException) -> str:
-    """One line for a user: ``No such file or directory: /x/a.safetensors``, without Python's ``[Errno 2]``."""
-    if isinstance(exc, OSError) and exc.strerror:
-        text = f"{exc.strerror}: {os.fsdecode(exc.filename)}" if exc.filename is not None else exc.strerror
+    """One line for a user, the path first and then what is wrong in words:
+    ``/x/a.safetensors does not exist``, never Python's ``[Errno 2] No such file or directory``."""
+    if isinstance(exc, OSError) and not hasattr(exc, "hint") and (exc.strerror or exc.errno in _OS_WORDS):
+        words = _OS_WORDS.get(exc.errno) or exc.strerror
+        name = exc.filename
+        where = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else None  # not a descriptor
+        text = words if where is None else f"{where} {words}" if words[:1].islower() else f"{where}: {words}"
     else:
         text = str(exc)
     return " ".join(text.split()) or type(exc).__name__
@@ -224,7 +244,8 @@ def _open_regular(path: Path):
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", os.fspath(path))
     if not stat.S_ISREG(st.st_mode):
-        raise HashError(errno.EINVAL, f"not a regular file, cannot hash it: {path}")
+        raise HashError(errno.EINVAL, "is not a regular file (a pipe, socket or device), so it cannot be hashed",
+                        os.fspath(path))
     f = open(path, "rb", buffering=0)
     with contextlib.suppress(OSError, AttributeError, ValueError):  # a hint to read ahead; not everywhere
         os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)

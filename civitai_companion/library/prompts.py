@@ -18,6 +18,7 @@ from typing import Iterable
 SYNTAXES = ("a1111", "comfyui")
 _LORA_TYPES = {"lora", "locon", "dora", "lycoris"}
 _TAG = re.compile(r"<\s*([A-Za-z_]+)\s*:\s*([^:>]+?)\s*(?::[^>]*)?>")
+_NETWORK = re.compile(r"<\s*(lora|lyco)\s*:\s*([^:>]+?)\s*(?::\s*([^:>]*?)\s*)?(?::[^>]*)?>", re.IGNORECASE)
 _WEIGHTED = re.compile(r"^(.*?)(?::\s*-?\d+(?:\.\d+)?)?$")
 
 
@@ -42,8 +43,29 @@ def word_key(word: str) -> str:
     return " ".join((match.group(1) if match else text).split())
 
 
+def _pieces(text: str) -> list[str]:
+    """``text`` cut at commas that are outside brackets: ``(a, b:1.2)`` stays one word; ``\\(`` is no bracket."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char in "([{<":
+            depth += 1
+        elif char in ")]}>" and depth:
+            depth -= 1
+        elif char == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+        i += 1
+    out.append(text[start:])
+    return out
+
+
 def split_words(words: Iterable[str] | str | None) -> list[str]:
-    """Comma-split, trimmed, de-duplicated (first spelling kept) words; empty pieces dropped."""
+    """Comma-split, trimmed, de-duplicated (first spelling kept) words; empty pieces dropped. Weights and
+    escaped parentheses stay as written."""
     if words is None:
         return []
     if isinstance(words, str):
@@ -51,13 +73,44 @@ def split_words(words: Iterable[str] | str | None) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for entry in words:
-        for part in str(entry).split(","):
+        for part in _pieces(str(entry)):
             word = " ".join(part.split())
             key = word_key(word)
             if key and key not in seen:
                 seen.add(key)
                 out.append(word)
     return out
+
+
+def own_network_tags(words: Iterable[str], names: Iterable[str | None]) -> tuple[list[str], float | None]:
+    """Trained words minus the ``<lora:...>`` tags that activate this very LoRA, and the creator's weight
+    from the first of them. Real LoRAs list ``<lora:name:0.8>`` among their words (any case, sometimes under
+    the creator's own file name); the prompt then gets one tag, not two (A1111 would load both). A tag is
+    this LoRA's when it names the file (or Civitai's file name), or when it is the only tag there."""
+    words = [w for w in words if isinstance(w, str)]
+    found = [m for w in words for m in _NETWORK.finditer(w)]
+    wanted = {n.strip().lower() for n in names if n and n.strip()}
+    mine = [m for m in found if m.group(2).strip().lower() in wanted]
+    if not mine and len({m.group(2).strip().lower() for m in found}) == 1:
+        mine = found
+    if not mine:
+        return list(words), None
+    spans = {m.group(0) for m in mine}
+    weight = None
+    for m in mine:
+        try:
+            weight = float(m.group(3))
+            break
+        except (TypeError, ValueError):
+            continue
+    kept = []
+    for w in words:
+        for span in spans:
+            w = w.replace(span, ",")
+        w = ", ".join(p.strip() for p in _pieces(w) if p.strip())
+        if w:
+            kept.append(w)
+    return kept, weight
 
 
 def format_weight(weight: float) -> str:
@@ -78,18 +131,29 @@ def build_prompt(
     *,
     model_type: str | None = None,
     name: str | None = None,
-    weight: float = 1.0,
+    weight: float | None = None,
+    default_weight: float = 1.0,
     syntax: str = "a1111",
+    aliases: Iterable[str] = (),
 ) -> str:
-    """The prompt text that activates one model: ``<lora:NAME:W> word1, word2`` for A1111."""
+    """The prompt text that activates one model: ``<lora:NAME:W> word1, word2`` for A1111. The weight is
+    ``weight`` (the user's), else the creator's from a tag among the trained words, else ``default_weight``;
+    ``aliases`` are other names of the same file (Civitai's file name when the user renamed it)."""
     if syntax not in SYNTAXES:
         raise ValueError(f"unknown prompt syntax {syntax!r}: use one of {', '.join(SYNTAXES)}")
     kind = network_kind(model_type)
-    words = split_words(trained_words)
+    if isinstance(trained_words, str):
+        trained_words = [trained_words]
+    entries = [w for w in (trained_words or []) if isinstance(w, str)]
+    creator = None
+    if kind == "lora":
+        entries, creator = own_network_tags(entries, [name, *aliases])
+    chosen = weight if weight is not None else creator if creator is not None else default_weight
+    words = split_words(entries)
     tag = None
     if syntax == "a1111":
         if name and kind in ("lora", "hypernetwork"):
-            tag = network_tag(kind, name, weight)
+            tag = network_tag(kind, name, chosen)
         elif name and kind == "embedding":
             words = split_words([name, *words])
     elif name and kind == "embedding":
@@ -164,7 +228,7 @@ def prompt_for_file(
     """The prompt for a model file from its sidecars: the words are the ``activation text`` the user
     edited in ``<base>.json``, else Civitai's trained words from ``.civitai.info`` (or ``info``), else any
     ``activation text``; the type comes from the info. The weight is ``weight``, else the user's
-    preferred weight, else ``default_weight``."""
+    preferred weight, else the creator's (a ``<lora:...>`` tag among the words), else ``default_weight``."""
     from .sidecars import read_info, read_user_json
 
     path = Path(model_path)
@@ -178,6 +242,13 @@ def prompt_for_file(
     else:
         activation = read_user_json(path).get("activation text")
         words, model_type = ([activation] if isinstance(activation, str) else []), None
-    chosen = weight if weight is not None else preferred_weight(path) or default_weight
+    chosen = weight if weight is not None else preferred_weight(path)
     words = [w for w in words if isinstance(w, str)]
-    return build_prompt(words, model_type=model_type, name=path.stem, weight=chosen, syntax=syntax)
+    return build_prompt(words, model_type=model_type, name=path.stem, weight=chosen, default_weight=default_weight,
+                        syntax=syntax, aliases=_file_stems(info))
+
+
+def _file_stems(info: dict | None) -> list[str]:
+    files = (info or {}).get("files")
+    names = [f.get("name") for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+    return [Path(n).stem for n in names if isinstance(n, str) and n]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..api import ModelVersion
-from .index import UPDATE_KEYS, version_from_row
+from .rows import UPDATE_KEYS, version_from_row
 
 if TYPE_CHECKING:
     from .scanner import ScanEntry
@@ -27,24 +27,44 @@ def stat_entries(entries: "list[ScanEntry]") -> None:
                 entry.stat = None
 
 
-def answer_from_index(entries, index, *, refresh, offline, need_info) -> int:
+class Listings:
+    """The names in each folder, listed once per scan (a stat per file and sidecar would cost more)."""
+
+    def __init__(self) -> None:
+        self._names: dict[Path, set[str]] = {}
+
+    def __call__(self, folder: Path) -> set[str]:
+        names = self._names.get(folder)
+        if names is None:
+            try:
+                names = set(os.listdir(folder))
+            except OSError:
+                names = set()
+            self._names[folder] = names
+        return names
+
+
+def answer_from_index(entries, index, *, refresh, offline, need_info, listings: Listings) -> int:
     """Answer unchanged files from their index rows; returns how many were answered."""
-    from .index import real_path, stat_key
-    from .sidecars import info_path
+    from .rows import RealPaths, stat_key
+    from .sidecars import INFO_SUFFIX
 
     pending = [e for e in entries if e.status == "pending" and e.stat is not None]
-    if refresh or not pending:
+    if not pending:
         return 0
-    known = index.known(e.path for e in pending)
+    real = RealPaths()
+    for entry in pending:
+        entry.real = entry.real or real(entry.path)
+    known = index.known((e.real for e in pending), real=True)
     answered = 0
     for entry in pending:
-        hit = known.get(real_path(entry.path))
-        if hit is None or hit.key != stat_key(entry.stat) or not hit.row.get("sha256"):
+        hit = entry.indexed = known.get(entry.real)
+        if refresh or hit is None or hit.key != stat_key(entry.stat) or not hit.row.get("sha256"):
             continue
         row, entry.sidecars_host = hit.row, hit.sidecars
         status = row.get("status")
         if status == "resolved" and type(row.get("modelVersionId")) is int:
-            if need_info and not info_path(entry.path).is_file():
+            if need_info and entry.path.stem + INFO_SUFFIX not in listings(entry.path.parent):
                 continue  # its sidecars are asked for and missing: resolve it again to write them
             entry.version = version_from_row(row)
             entry.carried = {k: row[k] for k in UPDATE_KEYS if k in row}
@@ -89,39 +109,46 @@ def resolve_offline(entries, index, unknown_cache, *, site: str) -> None:
         entry.from_unknown_cache = bool(unknown_cache.fresh(site, [entry.sha256]))
 
 
-def find_previews(entries) -> None:
+def find_previews(entries, listings: Listings) -> None:
     """The preview A1111 would show beside each file, read from one listing per folder."""
     from .sidecars import PREVIEW_EXTENSIONS
 
-    listings: dict[Path, set[str]] = {}
     for entry in entries:
         written = entry.sidecars.preview_path if entry.sidecars is not None else None
         if written is not None:
             entry.preview = str(written)
             continue
         folder = entry.path.parent
-        if folder not in listings:
-            try:
-                listings[folder] = set(os.listdir(folder))
-            except OSError:
-                listings[folder] = set()
         base = entry.path.stem
-        names = listings[folder]
+        names = listings(folder)
         found = next((n for ext in PREVIEW_EXTENSIONS for n in (base + ext, base + ".preview" + ext) if n in names), None)
         entry.preview = str(folder / found) if found else None
 
 
 def record(index, entries, folders, *, host: str, updates_checked: bool) -> None:
     """Write what this scan learnt; forget files that are gone (and, under ``folders``, files not found)."""
+    from .rows import RealPaths, stat_key
+
     present = [e for e in entries if e.stat is not None or os.path.lexists(e.path)]  # a broken link stays listed
+    changed: dict[bool, list] = {True: [], False: []}
+    checked = []
     for e in present:
         if e.sidecars is not None:
             e.sidecars_host = host
-    resolved = [(e.to_json(), e.stat, e.sidecars_host) for e in present if e.status == "resolved"]
-    others = [(e.to_json(), e.stat, e.sidecars_host) for e in present if e.status != "resolved"]
-    index.put(resolved, updates_checked=updates_checked)
-    index.put(others)
+        row, resolved = e.to_json(), e.status == "resolved"
+        was = e.indexed
+        if was is not None and e.stat is not None and was.key == stat_key(e.stat) and was.row == row \
+                and was.sidecars == e.sidecars_host:
+            if resolved and updates_checked:
+                checked.append(e.real or e.path)  # unchanged: only when it was checked is new
+            continue
+        changed[resolved].append((row, e.stat, e.sidecars_host))
+    index.put(changed[True], updates_checked=updates_checked)
+    index.put(changed[False])
+    index.mark_checked(checked, real=True)
     index.forget([e.path for e in entries if e.stat is None and not os.path.lexists(e.path)])
     folders = list(folders)
     if folders:
-        index.drop_missing(folders, keep=[e.path for e in present])
+        real = RealPaths()
+        keep = [e.real or (real(e.path) if e.stat is not None else os.path.abspath(e.path)) for e in present]
+        index.drop_missing(folders, keep=keep, real=True)

@@ -1,17 +1,21 @@
 """Know the local library: find model files, hash them, resolve them against Civitai in batches.
 
 A library of 1,000 files costs about ten ``POST /model-versions/by-hash`` requests (100 SHA-256 each),
-not 1,000 GETs; single GETs are only the fall-back for what a failed batch left. Identity is always the
+not 1,000 GETs; single GETs are only for a site that refuses the batch route. Identity is always the
 file's real SHA-256 matched to a Civitai file's ``hashes.SHA256``; what a safetensors header claims
 about itself is only ever a first guess (:func:`~.resolve.guess_version`). Hashes Civitai does not know
-are remembered for a while (:class:`~.resolve.UnknownCache`), so a rescan does not ask about them again.
-One bad file, 404 or 500 never stops a scan: that file gets the status ``error`` and a one-line reason.
+are remembered for a while (:class:`~.resolve.UnknownCache`), so a rescan does not ask about them again;
+files resolved before and unchanged since are answered by the library index (:mod:`.index`, :mod:`.rescan`),
+so a rescan of an unchanged library costs only the update check.
+One bad file never stops a scan: that file gets the status ``error`` and a one-line reason; a lookup
+that cannot be answered (outage, no network) gives every file left the same one reason.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,13 +24,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from ..api import CivitaiClient, ModelVersion
 from ..api.types import VersionModel
-from .index import version_row
+from .rows import version_row
 from .resolve import UnknownCache, resolve_hashes
-from .updates import check_updates
+from .updates import find_updates
 
 if TYPE_CHECKING:
     from .hash_cache import HashCache
-    from .index import LibraryIndex
+    from .index import Known, LibraryIndex
     from .sidecars import SidecarResult
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ class ScanEntry:
     status: str = "pending"
     version: ModelVersion | None = None
     newer: ModelVersion | None = None
+    other_base: list[ModelVersion] = field(default_factory=list)  # later releases for other base models
     error: str | None = None
     from_unknown_cache: bool = False
     sidecars: "SidecarResult | None" = None
@@ -67,6 +72,8 @@ class ScanEntry:
     sidecars_host: str | None = None  # the host our sidecars beside it were written for, when known
     refreshed: bool = False  # the update check brought names or words the index did not have
     stat: os.stat_result | None = field(default=None, repr=False)
+    real: str | None = field(default=None, repr=False)  # its real path, when the walk resolved it
+    indexed: "Known | None" = field(default=None, repr=False)  # its row before this scan
 
     def fail(self, message: object) -> None:
         from .hashing import error_text
@@ -78,7 +85,7 @@ class ScanEntry:
         """The ``scan --json`` object (see :func:`version_row`)."""
         if self.status == "resolved" and self.version is not None:
             out = version_row(self.path, self.sha256, self.version, kind=self.kind, preview=self.preview,
-                              newer=self.newer)
+                              newer=self.newer, other_base=self.other_base)
             for key, value in self.carried.items():
                 out.setdefault(key, value)
             return out
@@ -131,34 +138,46 @@ def find_model_files(folders: Mapping[str | None, Iterable[str | os.PathLike]]) 
     """Every model file in the folders (``{kind: [folder, ...]}``), each real file once (by its own
     name rather than a symlink's when both are found). A broken link is an ``error`` entry, so a model
     the user thinks is installed is not silently missing from the scan."""
+    from .rows import RealPaths
+
     by_real: dict[str, ScanEntry] = {}
     seen_dirs: set[str] = set()
+    realpath = RealPaths()
     for kind, paths in folders.items():
         for folder in paths:
             folder = Path(folder)
             if not folder.is_dir():
                 continue
             for path in _walk(folder, seen_dirs):
-                broken = _broken_link(path)
-                if broken is not None:
+                try:  # one lstat tells a link from a file, and is the stat of a file that is not a link
+                    st = os.lstat(path)
+                    link = stat.S_ISLNK(st.st_mode)
+                    if link and os.path.exists(path):
+                        st = os.stat(path)
+                except OSError:
+                    continue
+                if link and stat.S_ISLNK(st.st_mode):
                     entry = by_real.setdefault(f"link:{path.absolute()}", ScanEntry(path=path.absolute(), kind=kind))
-                    entry.fail(broken)
+                    entry.fail(_broken_link(path) or "broken link")
                     continue
-                real = os.path.realpath(path)
-                if not os.path.isfile(real):
+                if not stat.S_ISREG(st.st_mode):
                     continue
+                real = realpath(path, link=link)
                 known = by_real.get(real)
                 if known is None:
-                    by_real[real] = ScanEntry(path=path.absolute(), kind=kind)
-                elif known.path.is_symlink() and not path.is_symlink():
-                    known.path = path.absolute()
+                    by_real[real] = ScanEntry(path=path.absolute(), kind=kind, real=real, stat=st)
+                elif known.path.is_symlink() and not link:
+                    known.path, known.stat = path.absolute(), st
     return list(by_real.values())
 
 
 def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
     """Entries for paths the user named: files are taken as they are, folders are walked."""
+    from .rows import RealPaths
+
     entries: list[ScanEntry] = []
     seen: set[str] = set()
+    realpath = RealPaths()
     for given in paths:
         path = Path(given).expanduser()
         if path.is_dir():
@@ -168,7 +187,7 @@ def entries_for_paths(paths: Iterable[str | os.PathLike]) -> list[ScanEntry]:
             if not path.exists():
                 found[0].fail(_broken_link(path) or f"no such file: {path}")
         for entry in found:
-            real = os.path.realpath(entry.path)
+            real = entry.real or realpath(entry.path)
             if real not in seen:
                 seen.add(real)
                 entries.append(entry)
@@ -209,14 +228,15 @@ def scan(
     """
     from .hash_cache import HashCache
     from .index import open_index
-    from .rescan import answer_from_index, find_previews, full_version, record, resolve_offline, stat_entries
+    from .rescan import Listings, answer_from_index, find_previews, full_version, record, resolve_offline, stat_entries
 
     client = client or CivitaiClient()
     own_cache, own_index = cache is None, index is None
     cache = HashCache() if own_cache else cache
-    index = open_index() if own_index else (index or None)
+    index = open_index() if own_index else (None if index is False else index)
     unknown_cache = unknown_cache if unknown_cache is not None else UnknownCache()
     report = ScanReport(entries=entries)
+    listings = Listings()
 
     def phase(name: str):
         return (lambda done, total: progress(name, done, total)) if progress is not None else None
@@ -225,7 +245,7 @@ def scan(
         stat_entries(entries)
         if index is not None:
             report.from_index = answer_from_index(entries, index, refresh=refresh and not offline, offline=offline,
-                                            need_info=sidecars and not offline)
+                                                  need_info=sidecars and not offline, listings=listings)
         try:
             _hash_entries(entries, cache, report, workers=workers, progress=phase("hash"), cancel=cancel)
         finally:
@@ -238,17 +258,17 @@ def scan(
                              progress=phase("resolve"), cancel=cancel)
         resolved = [e for e in entries if e.status == "resolved"]
         checked = bool(updates and not offline and resolved and not report.cancelled)
-        if checked:
-            _check_updates(resolved, client, report, progress=phase("updates"), cancel=cancel)
+        models = _check_updates(resolved, client, report, progress=phase("updates"), cancel=cancel) if checked else {}
         # Files the index answered for have their sidecars already. They are rewritten when Civitai's names
         # changed, for another host, or to replace previews: from the version body their .civitai.info
         # keeps, or the update check's fresher one (no lookup needed either way).
         write = [e for e in resolved if not e.from_index or e.refreshed
-                 or ((replace_previews or e.sidecars_host != host) and full_version(e))]
-        if sidecars and not offline and write and not report.cancelled:
+                 or ((replace_previews or e.sidecars_host != host) and full_version(e))] if sidecars else []
+        if not offline and write and not report.cancelled:
             _write_all_sidecars(write, client=client, host=host, previews=previews, replace_previews=replace_previews,
-                                max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel)
-        find_previews(entries)
+                                max_nsfw_level=max_nsfw_level, progress=phase("sidecars"), cancel=cancel,
+                                models=models)
+        find_previews(entries, Listings())  # listed again: the sidecars may have added previews
         report.cancelled = bool(cancel is not None and cancel.is_set())
         if index is not None and not report.cancelled:
             record(index, entries, folders, host=host, updates_checked=checked)
@@ -258,19 +278,22 @@ def scan(
     return report
 
 
-def _check_updates(resolved, client, report, *, progress, cancel) -> None:
-    """Newer versions of every resolved file, 100 models a request; the same answer refreshes the
-    names and trained words of files the index answered for (Civitai may have renamed them)."""
+def _check_updates(resolved, client, report, *, progress, cancel) -> dict:
+    """Real updates (and other-base releases) of every resolved file, 100 models a request; the same
+    answer refreshes the names and trained words of files the index answered for (Civitai may have
+    renamed them). Returns the models, which also lend descriptions and previews to the sidecars."""
     def counted() -> None:
         report.requests += 1
 
-    newer, models = check_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
-                                  progress=progress)
+    found, models = find_updates(client, [e.version for e in resolved], cancel=cancel, on_request=counted,
+                                 progress=progress)
     for entry in resolved:
         model = models.get(entry.version.model_id)
         if model is None:
             continue  # this model's check failed or it is gone: keep what the index knew
-        entry.newer, entry.carried = newer.get(entry.version.id), {}
+        update = found.get(entry.version.id)
+        entry.newer, entry.carried = (update.newer if update else None), {}
+        entry.other_base = update.other_base if update else []
         if entry.from_index:
             listed = next((v for v in model.model_versions if v.id == entry.version.id), None)
             if listed is not None:
@@ -282,6 +305,7 @@ def _check_updates(resolved, client, report, *, progress, cancel) -> None:
                 before = version_row(entry.path, entry.sha256, entry.version)
                 entry.version = listed
                 entry.refreshed = version_row(entry.path, entry.sha256, listed) != before
+    return models
 
 
 def _hash_entries(entries, cache, report, *, workers, progress, cancel) -> None:
@@ -337,7 +361,7 @@ def _resolve_entries(entries, client, report, *, unknown_cache, refresh, progres
 
 
 def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, max_nsfw_level, progress,
-                        cancel) -> None:
+                        cancel, models=None) -> None:
     from .sidecars import write_sidecars
 
     def one(entry: ScanEntry) -> None:
@@ -347,12 +371,14 @@ def _write_all_sidecars(resolved, *, client, host, previews, replace_previews, m
             entry.sidecars = write_sidecars(
                 entry.path, entry.version, sha256=entry.sha256, session=client.session, host=host,
                 max_nsfw_level=max_nsfw_level, preview=previews, replace_preview=replace_previews,
-                base_url=client.base_url,
+                base_url=client.base_url, model=(models or {}).get(entry.version.model_id),
             )
-            entry.warnings.extend(entry.sidecars.warnings)
+            entry.warnings.extend(entry.sidecars.warnings + entry.sidecars.errors)
         except OSError as exc:  # the file is still resolved; only its sidecars failed
-            entry.warnings.append(f"sidecars not written: {exc}")
-            log.warning("%s: sidecars not written: %s", entry.path, exc)
+            from .hashing import error_text
+
+            entry.warnings.append(f"sidecars not written: {error_text(exc)}")
+            log.warning("%s: sidecars not written: %s", entry.path, error_text(exc))
 
     with ThreadPoolExecutor(SIDECAR_WORKERS, thread_name_prefix="civitai-sidecars") as pool:
         for done, _ in enumerate(pool.map(one, resolved), 1):

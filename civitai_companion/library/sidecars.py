@@ -10,11 +10,9 @@ temporary file in the same folder and is moved into place with ``os.replace``: n
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,9 +22,11 @@ from typing import Any
 import requests
 
 from .. import config, safe_json
-from ..api import ModelVersion
+from ..api import Model, ModelVersion
 from ..api.http import DEFAULT_TIMEOUT, make_session
 from .hash_cache import SIDECAR_EXTENSION_KEY, sidecar_record
+from .describe import DESCRIPTION_LIMIT, description_text, html_to_text, sd_version, shorten  # noqa: F401 - public here
+from .previews import pick_preview_image, preview_candidates  # noqa: F401 - pick_preview_image is public here
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,15 @@ class SidecarResult:
     user_json_changed: bool = False
     moved_aside: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # sidecars that could not be written, one line each
+
+    def failed(self, path: Path, exc: OSError) -> None:
+        """One sidecar could not be read or written: say which and why; the others are still written."""
+        from .hashing import error_text
+
+        text = error_text(exc)
+        self.errors.append(text if os.fspath(path) in text else f"{path.name}: {text}")
+        log.info("%s", self.errors[-1])  # the caller reports it (scan: on that file, and in its exit status)
 
 
 # -- names ---------------------------------------------------------------------------------------------
@@ -140,50 +149,6 @@ def read_json_object(path: Path, result: SidecarResult | None = None) -> dict | 
 
 
 # -- what goes into the sidecars ----------------------------------------------------------------------
-def sd_version(base_model: str | None, *, host: str = "a1111") -> str:
-    """A1111's ``sd version`` for a Civitai base model: exactly SD1, SD2, SDXL or Unknown (Forge: Flux).
-
-    A wrong value hides a LoRA behind A1111's version filter, so anything not known to be one of these
-    families is ``Unknown``. Pony V7 is an AuraFlow model despite the name, so it is not SDXL.
-    """
-    name = " ".join((base_model or "").lower().split())
-    if re.match(r"sd ?1(\.|\s|$)", name):
-        return "SD1"
-    if re.match(r"sd ?2(\.|\s|$)", name):
-        return "SD2"
-    if name.startswith("pony v7"):
-        return "Unknown"
-    if name.startswith(("sdxl", "pony")) or name in ("illustrious", "noobai"):
-        return "SDXL"
-    if name.startswith("flux"):
-        return "Flux" if host.lower() == "forge" else "Unknown"
-    return "Unknown"
-
-
-_BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr|blockquote|pre)\s*>")
-_LIST_ITEM = re.compile(r"(?i)<li(\s[^>]*)?>")
-
-
-def html_to_text(markup: str | None) -> str:
-    """Civitai's HTML description as plain text that is also safe where A1111 pastes it into a page.
-
-    Tags are stripped by nh3 and entities unescaped, repeatedly, so an escaped ``&lt;script&gt;`` in
-    the source cannot come back as a live tag once unescaped.
-    """
-    import nh3
-
-    if not markup:
-        return ""
-    text = _LIST_ITEM.sub("- ", _BLOCK_END.sub("\n", markup))
-    for _ in range(5):
-        cleaned = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
-        if cleaned == text:
-            break
-        text = cleaned
-    lines = [" ".join(line.split()) for line in text.replace("\r", "").split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-
-
 def model_page_url(version: ModelVersion, *, base_url: str | None = None) -> str | None:
     if version.model_id is None:
         return None
@@ -199,9 +164,20 @@ def _read_object(path: Path) -> dict | None:
     return document if isinstance(document, dict) else None
 
 
+def _without_empty(value: Any) -> Any:
+    """Other tools write ``""`` for what they do not know (``"air": ""``, ``"createdAt": ""``): absent."""
+    if isinstance(value, dict):
+        return {k: _without_empty(v) for k, v in value.items() if not (isinstance(v, str) and not v.strip())}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value if not (isinstance(v, str) and not v.strip())]
+    return value
+
+
 def read_info(model_path: str | os.PathLike) -> dict | None:
-    """The ``.civitai.info`` next to a model (written by us or another tool), or None. Never moves it."""
-    return _read_object(info_path(model_path))
+    """The ``.civitai.info`` next to a model (written by us or another tool), or None; empty strings in it
+    are left out, as absent. Never moves or changes the file."""
+    document = _read_object(info_path(model_path))
+    return _without_empty(document) if document is not None else None
 
 
 def read_user_json(model_path: str | os.PathLike) -> dict:
@@ -213,12 +189,20 @@ def _filled(value: Any) -> bool:
     return bool(value.strip()) if isinstance(value, str) else value is not None
 
 
-def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None) -> dict:
-    """The keys we would like in ``<base>.json`` (empty values left out)."""
+def user_metadata(version: ModelVersion, *, host: str = "a1111", base_url: str | None = None,
+                  model: Model | None = None, file_name: str | None = None) -> dict:
+    """The keys we would like in ``<base>.json`` (empty values left out). The activation text leaves out
+    a ``<lora:...>`` tag for this very file: A1111 adds its own and would load the LoRA twice."""
+    from .prompts import network_kind, own_network_tags
+
+    words = list(version.trained_words)
+    if network_kind(version.model.type or (model.type if model is not None else None)) == "lora":
+        names = [Path(file_name).stem if file_name else None, *(Path(f.name).stem for f in version.files if f.name)]
+        words, _ = own_network_tags(words, names)
     wanted = {
-        "description": html_to_text(version.description),
+        "description": description_text(version, model),
         "sd version": sd_version(version.base_model, host=host),
-        "activation text": ", ".join(version.trained_words),
+        "activation text": ", ".join(words),
         "notes": model_page_url(version, base_url=base_url) or "",
     }
     return {k: v for k, v in wanted.items() if _filled(v)}
@@ -267,21 +251,6 @@ def sniff_image_extension(head: bytes, content_type: str | None = None) -> str |
     return _MIME_EXT.get(mime)
 
 
-def pick_preview_image(version: ModelVersion, *, max_nsfw_level: int = 1):
-    """The first still image rated at or under ``max_nsfw_level``; unrated images are not guessed safe."""
-    for image in version.images:
-        if image.is_video or not image.url:
-            continue
-        level = image.nsfw_level
-        if level is None and image.nsfw is False:
-            level = 1
-        if level is None or level <= 0:
-            continue
-        if level <= max_nsfw_level:
-            return image
-    return None
-
-
 def _fetch_image(session: requests.Session, url: str) -> tuple[bytes, str | None]:
     # Image hosts are not Civitai's API host: an Authorization header set on the session is removed here.
     headers = {"Authorization": None, "Accept": "image/png,image/jpeg,image/webp,image/gif;q=0.9,*/*;q=0.1"}
@@ -304,38 +273,51 @@ def _warn(result: SidecarResult, model_path: Path, message: str) -> None:
 
 def write_preview(model_path: Path, version: ModelVersion, *, session: requests.Session | None = None,
                   max_nsfw_level: int = 1, replace_preview: bool = False,
-                  result: SidecarResult | None = None) -> Path | None:
-    """Download the preview if there is none yet; any failure is a warning in ``result``, never raised."""
+                  result: SidecarResult | None = None, model: Model | None = None) -> Path | None:
+    """Download the preview if there is none yet; any failure is a warning in ``result``, never raised.
+
+    A sized copy is fetched, never the original; a version with only videos gets a still frame of one,
+    else another version's first picture (``model`` gives the other versions), and a warning says so."""
     result = result if result is not None else SidecarResult()
     existing = existing_previews(model_path)
     if existing and not replace_preview:
         result.preview_path = existing[0]
         return existing[0]
-    image = pick_preview_image(version, max_nsfw_level=max_nsfw_level)
-    if image is None:
+    candidates = list(preview_candidates(version, model=model, max_nsfw_level=max_nsfw_level))
+    if not candidates:
         result.warnings.append(f"no image at or under NSFW level {max_nsfw_level} to use as preview")
         log.info("%s: %s", model_path.name, result.warnings[-1])
         return None
     own_session = session is None
     session = session or make_session()
     try:
-        data, content_type = _fetch_image(session, image.url)
-    except (OSError, requests.RequestException) as exc:
-        return _warn(result, model_path, f"preview not downloaded: {exc}".splitlines()[0])
+        for n, candidate in enumerate(candidates):
+            last = n == len(candidates) - 1
+            try:
+                data, content_type = _fetch_image(session, candidate.url)
+            except (OSError, requests.RequestException) as exc:
+                if last or candidate.note is None:
+                    return _warn(result, model_path, f"preview not downloaded: {exc}".splitlines()[0])
+                continue
+            ext = sniff_image_extension(data[:16], content_type)
+            if ext is not None:
+                break
+            if last or candidate.note is None:
+                sent = content_type or "no type"
+                return _warn(result, model_path, f"preview not saved: the server sent no image ({sent})")
     finally:
         if own_session:
             session.close()
-    ext = sniff_image_extension(data[:16], content_type)
-    if ext is None:
-        sent = content_type or "no type"
-        return _warn(result, model_path, f"preview not saved: the server sent no image ({sent})")
     base = sidecar_base(model_path)
     target = base.with_name(f"{base.name}.preview{ext}")
     try:
         _replace_previews(model_path, target, data, existing, result)
     except OSError as exc:
-        return _warn(result, model_path, f"preview not saved: {exc}")
+        result.failed(target, exc)
+        return None
     result.preview_path, result.preview_written = target, True
+    if candidate.note:
+        _warn(result, model_path, candidate.note)
     return target
 
 
@@ -373,34 +355,45 @@ def _replace_previews(model_path: Path, target: Path, data: bytes, existing: lis
 # -- the one entry point -------------------------------------------------------------------------------
 def write_sidecars(model_path: Path, version: ModelVersion, *, sha256: str, session: requests.Session | None = None,
                    max_nsfw_level: int = 1, preview: bool = True, replace_preview: bool = False,
-                   host: str = "a1111", base_url: str | None = None) -> SidecarResult:
+                   host: str = "a1111", base_url: str | None = None, model: Model | None = None) -> SidecarResult:
     """Write ``.civitai.info``, the preview and the merged ``<base>.json`` for one resolved model file.
 
-    Disk errors on the info or JSON file raise ``OSError`` (the caller reports them per file); preview
-    problems only add a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
+    A sidecar that cannot be read or written is named in ``errors`` and the others are still written;
+    a preview that cannot be fetched only adds a warning. ``host="forge"`` writes ``Flux`` as sd version for Flux models. The info
     record's ``userJson`` remembers the values we wrote into ``<base>.json``, so a later run may update
     them (another host, another model under the same name) and knows any other value is the user's.
+    ``model`` (the version's model, when known) lends its description and other versions' previews.
     """
     model_path = Path(model_path)
     result = SidecarResult()
-    previous = read_json_object(info_path(model_path), result)
+    info, path = info_path(model_path), user_json_path(model_path)
+    try:
+        previous = read_json_object(info, result)
+    except OSError as exc:  # e.g. a folder named like the info file: it cannot be replaced either
+        result.failed(info, exc)
+        info = None
+        previous = None
     if preview:
         write_preview(model_path, version, session=session, max_nsfw_level=max_nsfw_level,
-                      replace_preview=replace_preview, result=result)
-    path = user_json_path(model_path)
+                      replace_preview=replace_preview, result=result, model=model)
     ours = written_user_json(previous)
-    existing = read_json_object(path, result) or {}
-    wanted = user_metadata(version, host=host, base_url=base_url)
-    merged = merge_user_metadata(existing, wanted, ours=ours)
+    wanted = user_metadata(version, host=host, base_url=base_url, model=model, file_name=model_path.name)
     try:  # the JSON first: the info record then says what the JSON really holds, even if this write fails
+        existing = read_json_object(path, result) or {}
+        merged = merge_user_metadata(existing, wanted, ours=ours)
         if merged != existing or not path.exists():
             atomic_write_json(path, merged)
             result.user_json_changed = True
         ours = {key: value for key, value in wanted.items() if merged.get(key) == value}
         result.user_json_path = path
-    finally:
-        _write_info(model_path, version, previous, sha256=sha256, written=ours, base_url=base_url)
-        result.info_path = info_path(model_path)
+    except OSError as exc:
+        result.failed(path, exc)
+    if info is not None:
+        try:
+            _write_info(model_path, version, previous, sha256=sha256, written=ours, base_url=base_url)
+            result.info_path = info
+        except OSError as exc:
+            result.failed(info, exc)
     return result
 
 

@@ -68,9 +68,12 @@ def _looks_like_browser(request: Request) -> bool:
 
 
 def select_file(files: list, request: Request) -> dict | None:
-    """Civitai's choice: the primary file, or the one matching type/format/size/fp when those are given."""
+    """Civitai's choice: the primary file, or the one matching type/format/size/fp when those are given;
+    ``fileId`` (2026) names one file exactly."""
     wanted = {name: request.one(name) for name in ("type", "format", "size", "fp") if request.one(name)}
     candidates = list(files)
+    if request.one("fileId"):
+        candidates = [f for f in candidates if str(f.get("id")) == request.one("fileId").strip()]
     if "type" in wanted:
         candidates = [f for f in candidates if str(f.get("type", "")).lower() == wanted["type"].lower()]
     for name in ("format", "size", "fp"):
