@@ -94,7 +94,7 @@ def test_unreachable_civitai_is_a_502_json_line(app):
     app.service.client.transport.sleep = lambda seconds: None
     r = app.get("search", params={"query": "anything"})
     assert r.status_code == 502 and r.json()["code"] == "civitai_unreachable"
-    assert "connection failed" in r.json()["error"]
+    assert "refused the connection" in r.json()["error"]
 
 
 # -- models ----------------------------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ import os
 
 from .common import add_host_options
 
+# The same as app.server.DEFAULT_PORT: importing the server here would load the web stack for --help.
+DEFAULT_PORT = 7865
+
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from ..app.server import DEFAULT_PORT
-
     p = sub.add_parser(
         "ui",
         parents=[common],
