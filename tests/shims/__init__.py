@@ -1,7 +1,7 @@
 """Host shims for tests: fresh copies of ComfyUI's ``folder_paths``, ``comfy.*``, ``server`` and A1111's ``modules.*``.
 
-Load this file by path (it works with any pytest import mode) and call ``install_comfyui`` or
-``install_a1111`` with pytest's ``monkeypatch``: the shim modules are put into ``sys.modules`` for one
+Load this file by path (it works with any pytest import mode) and call ``install_comfyui``,
+``install_a1111`` or ``install_launch`` with pytest's ``monkeypatch``: the shim modules are put into ``sys.modules`` for one
 test only, so code under test can ``import folder_paths`` / ``from modules import shared`` as in the host.
 """
 
@@ -58,4 +58,13 @@ def install_a1111(monkeypatch, data_dir: str | os.PathLike, *, models_dir: str |
     paths.reset(data_dir, models_dir=models_dir)
     shared = _load(monkeypatch, "modules.shared", HERE / "modules" / "shared.py")
     package.shared = shared
+    for name in ("script_callbacks", "cache", "ui_extra_networks", "shared_items"):
+        setattr(package, name, _load(monkeypatch, f"modules.{name}", HERE / "modules" / f"{name}.py"))
     return shared, paths
+
+
+def install_launch(monkeypatch, *, installed=()):
+    """A fresh ``launch`` module (A1111's, as install.py sees it) with ``installed`` distributions."""
+    module = _load(monkeypatch, "launch", HERE / "launch.py")
+    module.installed = {name.lower().replace("-", "_") for name in installed}
+    return module

@@ -10,6 +10,7 @@ Forge's ``text_encoder_dir``/``controlnet_dir``) are ``None`` until given on the
 from __future__ import annotations
 
 import argparse
+import json
 import os
 
 from modules import paths
@@ -40,6 +41,21 @@ class Options:
     def add_option(self, key: str, info: OptionInfo) -> None:
         self.data_labels[key] = info
         self.data.setdefault(key, info.default)
+
+    def set(self, key, value) -> bool:
+        """What the Settings page's "Apply" does per field: store, then run the option's onchange."""
+        old = self.data.get(key)
+        if old == value:
+            return False
+        self.data[key] = value
+        info = self.data_labels[key]
+        if info.onchange is not None:
+            info.onchange()
+        return True
+
+    def save(self, filename) -> None:
+        with open(filename, "w", encoding="utf-8") as fh:
+            json.dump(self.data, fh, indent=4)
 
     def __getattr__(self, key):
         if key in self.data:
@@ -72,15 +88,19 @@ def default_cmd_opts() -> argparse.Namespace:
         gfpgan_models_path=os.path.join(m, "GFPGAN"),
         skip_install=False,
         api=False,
+        api_auth=None,
+        gradio_auth=None,
     )
 
 
 cmd_opts = default_cmd_opts()
 opts = Options()
+config_filename = os.path.join(paths.data_path, "config.json")
 
 
 def reset() -> None:
     """Fresh ``cmd_opts`` (from the current ``modules.paths``) and empty settings."""
-    global cmd_opts, opts
+    global cmd_opts, opts, config_filename
     cmd_opts = default_cmd_opts()
     opts = Options()
+    config_filename = os.path.join(paths.data_path, "config.json")
