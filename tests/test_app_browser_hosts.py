@@ -120,3 +120,28 @@ def test_hidden_tab_asks_civitai_only_when_shown(serve, fake_civitai, new_page):
     page.evaluate("document.getElementById('tab').hidden = false")
     expect(cards(page).first).to_be_visible()
     assert len(_models_requests(fake_civitai)) >= 1
+
+
+def test_in_comfyui_a_version_is_sent_to_the_graph_as_its_air(serve, fake_civitai, new_page):
+    """Inside ComfyUI the model panel offers "Add to workflow": a resource send with the version's AIR, which
+    the sidebar's glue turns into a loader node. Other hosts have no graph and do not show it."""
+    expect = _expect()
+    running = serve()
+    page = new_page()
+    open_app(page, running)
+    expect(cards(page).first).to_be_visible()
+    cards(page).first.click()
+    dialog = page.locator(f"{APP} dialog.model")
+    expect(dialog.locator("button[data-file-id]").first).to_be_visible()
+    assert dialog.locator("button[data-add-node]").count() == 0  # standalone: no graph
+    dialog.locator("button[aria-label='Close'], button.close").first.press("Escape")
+    page.evaluate(f"""() => {{ const el = document.querySelector('{APP}'); el.setAttribute('host', 'comfyui');
+        window.sent = []; el.addEventListener('civitai-companion:send', (e) => {{ window.sent.push(e.detail);
+        e.preventDefault(); }}); }}""")
+    cards(page).first.click()
+    expect(dialog.locator("button[data-add-node]")).to_be_visible()
+    dialog.locator("button[data-add-node]").click()
+    sent = page.evaluate("window.sent")
+    assert len(sent) == 1 and sent[0]["kind"] == "resource"
+    assert re.fullmatch(r"(urn:air:.*:)?civitai:\d+@\d+", sent[0]["text"]) and sent[0]["ref"]["air"] == sent[0]["text"]
+    assert sent[0]["ref"]["versionId"] and "token" not in str(sent[0]).lower()

@@ -11,7 +11,8 @@ export function send(element, { text, kind = "prompt", ref = {} }) {
   });
   const notHandled = element.dispatchEvent(event);
   if (notHandled) element.copyBox.show(text, kind);
-  else element.toast(kind === "parameters" ? "Parameters sent." : "Sent to the prompt.");
+  else element.toast(kind === "parameters" ? "Parameters sent." : kind === "resource" ? "Added to the workflow."
+    : "Sent to the prompt.");
   return !notHandled;
 }
 

@@ -127,7 +127,7 @@ export class ModelView {
     }
     this.version = version;
     this.civitaiLink.href = version.url || `${this.app.siteUrl()}/models/${this.data.id}?modelVersionId=${version.id}`;
-    append(clear(this.versionPanel), [this.versionInfo(version), this.words(version), this.files(version), this.gallery(version)]);
+    append(clear(this.versionPanel), [this.versionInfo(version), this.useInGraph(version), this.words(version), this.files(version), this.gallery(version)]);
   }
 
   ref(version, file) {
@@ -143,6 +143,15 @@ export class ModelView {
     return h("div", { class: "row small" },
       h("span", { text: version.baseModel || "unknown base model" }),
       h("span", { class: "muted", text: formatDate(version.publishedAt || version.createdAt) }), badges);
+  }
+
+  /** ComfyUI only: a loader node for this version, its reference kept in the workflow as an AIR. */
+  useInGraph(version) {
+    if (this.app.hostName !== "comfyui" || version.id == null) return null;
+    const air = version.air || `civitai:${this.data.id}@${version.id}`;
+    return h("div", { class: "row" }, h("button", { type: "button", "data-add-node": "", text: "Add to workflow",
+      title: "Add a loader node for this version; ComfyUI downloads it on the server when the graph runs",
+      on: { click: () => this.app.send({ text: air, kind: "resource", ref: { ...this.ref(version), air } }) } }));
   }
 
   words(version) {
