@@ -305,21 +305,30 @@ class HashCache:
         self.close()
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         log.warning("hash cache %s is damaged (%s); moved it to %s and starting a new one", self.path, exc, aside)
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(f"{self.path}{suffix}")
-            try:
-                if src.exists():
-                    os.replace(src, Path(f"{aside}{suffix}"))
-            except OSError as move_error:
-                try:
-                    src.unlink()
-                except OSError:
-                    self._warn(f"cannot move or delete {src} ({move_error}); hashes will not be cached")
-                    self._disabled = True
+        for src, move_error in move_database_aside(self.path, aside):
+            self._warn(f"cannot move or delete {src} ({move_error}); hashes will not be cached")
+            self._disabled = True
 
     def _warn(self, message: str) -> None:
         log.log(logging.DEBUG if self._warned else logging.WARNING, message)
         self._warned = True
+
+
+def move_database_aside(path: Path, aside: Path) -> list[tuple[Path, OSError]]:
+    """Move an SQLite file and its -wal/-shm companions to ``aside`` (or delete what cannot be moved);
+    the files that could be neither, with why."""
+    stuck = []
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{path}{suffix}")
+        try:
+            if src.exists():
+                os.replace(src, Path(f"{aside}{suffix}"))
+        except OSError as move_error:
+            try:
+                src.unlink()
+            except OSError:
+                stuck.append((src, move_error))
+    return stuck
 
 
 def _decode(text: str) -> dict[str, str | None]:

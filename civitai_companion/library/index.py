@@ -337,17 +337,11 @@ class LibraryIndex:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
         log.warning("library index %s is damaged (%s); moved it to %s, the next scan rebuilds it", self.path, exc,
                     aside.name)
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(f"{self.path}{suffix}")
-            try:
-                if src.exists():
-                    os.replace(src, Path(f"{aside}{suffix}"))
-            except OSError as move_error:
-                try:
-                    src.unlink()
-                except OSError:
-                    self._warn(f"cannot move or delete {src} ({move_error}); nothing will be indexed")
-                    self._disabled = True
+        from .hash_cache import move_database_aside
+
+        for src, move_error in move_database_aside(self.path, aside):
+            self._warn(f"cannot move or delete {src} ({move_error}); nothing will be indexed")
+            self._disabled = True
 
     def _warn(self, message: str) -> None:
         log.log(logging.DEBUG if self._warned else logging.WARNING, message)
