@@ -21,10 +21,11 @@ import stat
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterable, TypeVar
+from typing import Iterable
 
 from .. import config, safe_json
 from .hashing import ALL_KINDS, normalize_kinds
+from .sqlite_file import GuardedSQLite
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ SIDECAR_SUFFIX = ".civitai.info"
 SIDECAR_EXTENSION_KEY = "civitai_companion"
 MAX_SIDECAR_SIZE = 32 * 1024 * 1024
 _SHA256_RE = re.compile(r"[0-9A-F]{64}")
-_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS file_hashes (
@@ -133,12 +133,15 @@ def sidecar_sha256(
     return None
 
 
-class HashCache:
+class HashCache(GuardedSQLite):
     """Thread-safe hash store; ``HashCache()`` lives at ``config.home_dir() / "hashes.sqlite"``.
 
     ``use_sidecars`` lets ``.civitai.info`` sidecars answer for SHA-256; ``trust_sidecars`` also accepts
     a sidecar whose mtime no longer matches (see :func:`sidecar_sha256`).
     """
+
+    LABEL, OFF = "hash cache", "hashes will not be cached"
+    UNAVAILABLE_NOTE = "; going on without it"
 
     def __init__(
         self, path: str | os.PathLike | None = None, *, use_sidecars: bool = True, trust_sidecars: bool = False
@@ -275,61 +278,6 @@ class HashCache:
                 raise
             self._conn = conn
         return self._conn
-
-    def _run(self, operation: Callable[[object], _T], default: _T) -> _T:
-        """Run one database operation under the lock; the cache never makes its caller fail."""
-        import sqlite3
-
-        with self._lock:
-            for attempt in range(2):
-                if self._disabled:
-                    return default
-                try:
-                    return operation(self._connect())
-                except sqlite3.OperationalError as exc:
-                    if "no such" in str(exc) and attempt == 0:  # an alien file with our name
-                        self._move_aside(exc)
-                        continue
-                    self._warn(f"hash cache {self.path} is unavailable for now ({exc}); going on without it")
-                    return default
-                except sqlite3.DatabaseError as exc:
-                    if attempt:
-                        break
-                    self._move_aside(exc)
-                except OSError as exc:
-                    self._warn(f"hash cache {self.path} cannot be opened ({exc}); hashes will not be cached")
-                    self._disabled = True
-            return default
-
-    def _move_aside(self, exc: Exception) -> None:
-        self.close()
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        log.warning("hash cache %s is damaged (%s); moved it to %s and starting a new one", self.path, exc, aside)
-        for src, move_error in move_database_aside(self.path, aside):
-            self._warn(f"cannot move or delete {src} ({move_error}); hashes will not be cached")
-            self._disabled = True
-
-    def _warn(self, message: str) -> None:
-        log.log(logging.DEBUG if self._warned else logging.WARNING, message)
-        self._warned = True
-
-
-def move_database_aside(path: Path, aside: Path) -> list[tuple[Path, OSError]]:
-    """Move an SQLite file and its -wal/-shm companions to ``aside`` (or delete what cannot be moved);
-    the files that could be neither, with why."""
-    stuck = []
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(f"{path}{suffix}")
-        try:
-            if src.exists():
-                os.replace(src, Path(f"{aside}{suffix}"))
-        except OSError as move_error:
-            try:
-                src.unlink()
-            except OSError:
-                stuck.append((src, move_error))
-    return stuck
-
 
 def _decode(text: str) -> dict[str, str | None]:
     try:

@@ -18,17 +18,17 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple, Sequence, TypeVar
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from .. import config
 
 from .rows import RealPaths, real_path, stat_key, version_row
+from .sqlite_file import GuardedSQLite
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE_NAME = "library.sqlite"
 STATUSES = ("resolved", "unknown", "error")
-_T = TypeVar("_T")
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS files (
@@ -81,12 +81,15 @@ def _int_or_none(value: object) -> int | None:
     return value if type(value) is int else None
 
 
-class LibraryIndex:
+class LibraryIndex(GuardedSQLite):
     """What is known about each local model file; thread-safe; ``open_index()`` gives the shared one.
 
     Never makes its caller fail: when the file cannot be used, reads answer nothing and writes are
     skipped with one warning (a scan can always fill it again).
     """
+
+    LABEL, OFF, REBUILT = "library index", "nothing will be indexed", "the next scan rebuilds it"
+    ALIEN = ("no such", "malformed")
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         self.path = Path(path) if path is not None else config.home_dir() / INDEX_FILE_NAME
@@ -310,42 +313,6 @@ class LibraryIndex:
             self._conn = conn
         return self._conn
 
-    def _run(self, operation: Callable[[sqlite3.Connection], _T], default: _T) -> _T:
-        with self._lock:
-            for attempt in range(2):
-                if self._disabled:
-                    return default
-                try:
-                    return operation(self._connect())
-                except sqlite3.OperationalError as exc:
-                    if ("no such" in str(exc) or "malformed" in str(exc)) and attempt == 0:
-                        self._move_aside(exc)  # a file of another shape under our name
-                        continue
-                    self._warn(f"library index {self.path} is unavailable for now ({exc})")
-                    return default
-                except sqlite3.DatabaseError as exc:
-                    if attempt:
-                        break
-                    self._move_aside(exc)
-                except OSError as exc:
-                    self._warn(f"library index {self.path} cannot be opened ({exc}); nothing will be indexed")
-                    self._disabled = True
-            return default
-
-    def _move_aside(self, exc: Exception) -> None:
-        self.close()
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        log.warning("library index %s is damaged (%s); moved it to %s, the next scan rebuilds it", self.path, exc,
-                    aside.name)
-        from .hash_cache import move_database_aside
-
-        for src, move_error in move_database_aside(self.path, aside):
-            self._warn(f"cannot move or delete {src} ({move_error}); nothing will be indexed")
-            self._disabled = True
-
-    def _warn(self, message: str) -> None:
-        log.log(logging.DEBUG if self._warned else logging.WARNING, message)
-        self._warned = True
 
 
 class _transaction:
