@@ -200,6 +200,32 @@ def test_scan_routes_cancel_and_refuse_what_is_not_running(app, monkeypatch):
     assert app.send("POST", "library/scan", {"refresh": "yes"}).status_code == 400
 
 
+def test_scan_hooks_run_around_the_scan_and_their_failure_is_not_the_scans(fake_civitai, tmp_path):
+    """A host seeds our hash cache before a scan and takes the hashes back after it (the WebUI does)."""
+    folder = tmp_path / "comfyui" / "models" / "loras"
+    folder.mkdir(parents=True)
+    (folder / "mine.safetensors").write_bytes(b"local file" * 100)
+    seen = []
+
+    def before(entries):
+        seen.append(("before", [e.path.name for e in entries], [e.sha256 for e in entries]))
+        raise OSError("host cache is locked")
+
+    def after(entries):
+        seen.append(("after", [e.path.name for e in entries], [e.sha256 for e in entries]))
+
+    service = make_service(tmp_path, before_scan=before, after_scan=after)
+    running = start_app(service)
+    try:
+        scan = wait_for_scan(running, running.send("POST", "library/scan", {}).json()["id"])
+    finally:
+        running.stop()
+        service.close()
+    assert scan["state"] == "done" and scan["files"] == 1
+    sha = sha256(folder / "mine.safetensors")
+    assert seen == [("before", ["mine.safetensors"], [None]), ("after", ["mine.safetensors"], [sha])]
+
+
 def test_jobs_lists_downloads_and_scans(app):
     jobs = app.get("jobs").json()
     assert jobs == {"downloads": [], "scans": []}
@@ -273,6 +299,11 @@ def test_cards_and_model_pages_show_what_is_installed_and_updates(app, fake_civi
     assert by_id[older["id"]]["files"][0]["installed"] == done["path"]
     updates = app.get("library", params={"status": "update"}).json()["items"]
     assert [row["newerVersionId"] for row in updates] == [newest["id"]]
+    Path(done["path"]).unlink()  # deleted by hand: its row stays until the next scan, but it is not installed
+    card = next(c for c in app.get("search", params={"query": "Updated Lora"}).json()["items"] if c["id"] == model["id"])
+    assert card["installed"] == [] and card["update"] is False
+    by_id = {v["id"]: v for v in app.get(f"models/{model['id']}").json()["versions"]}
+    assert by_id[older["id"]]["installed"] == [] and by_id[older["id"]]["files"][0]["installed"] is None
 
 
 def test_the_library_shows_a_download_at_once(app, fake_civitai):

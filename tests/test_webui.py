@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from civitai_companion.hosts import webui, webui_hashes
+from civitai_companion.hosts.a1111 import A1111Layout
 from civitai_companion.library.hash_cache import HashCache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,11 +186,13 @@ def test_webui_hash_is_reused_only_when_it_still_describes_the_file(host):
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     hashes = cache.cache("hashes")
     hashes["checkpoint/sub/model.safetensors"] = {"mtime": path.stat().st_mtime, "sha256": sha}
-    assert webui_hashes.read(path, "checkpoint") == sha.upper()
+    assert webui_hashes.read(path, "checkpoint") == {"SHA256": sha.upper()}
     hashes["checkpoint/sub/model.safetensors"] = {"mtime": path.stat().st_mtime - 5, "sha256": sha}
-    assert webui_hashes.read(path, "checkpoint") is None
+    assert webui_hashes.read(path, "checkpoint") == {}
     hashes["checkpoint/sub/model.safetensors"] = {"mtime": path.stat().st_mtime, "sha256": sha, "size": 3}
-    assert webui_hashes.read(path, "checkpoint") is None
+    assert webui_hashes.read(path, "checkpoint") == {}
+    hashes["checkpoint/sub/model.safetensors"] = {"mtime": path.stat().st_mtime, "sha256": "not a hash"}
+    assert webui_hashes.read(path, "checkpoint") == {}
 
 
 def test_hash_of_the_file_name_is_refused(host):
@@ -198,14 +201,23 @@ def test_hash_of_the_file_name_is_refused(host):
     path = _model(host, "Lora", "style.pt")
     name_hash = hashlib.sha256(b"style.pt").hexdigest()
     cache.cache("hashes")["lora/style"] = {"mtime": path.stat().st_mtime, "sha256": name_hash}
-    assert webui_hashes.read(path, "lora") is None
+    assert webui_hashes.read(path, "lora") == {}
 
 
 def test_lora_safetensors_titles_differ_between_a1111_and_forge(tmp_path):
     path = tmp_path / "x.safetensors"
-    assert webui_hashes.whole_file_titles(path, "lora", forge=False) == []
-    assert webui_hashes.whole_file_titles(path, "lora", forge=True) == [("hashes-addnet", "lora/x")]
-    assert webui_hashes.whole_file_titles(tmp_path / "e.pt", "embedding") == [("hashes", "textual_inversion/e")]
+    assert webui_hashes.titles(path, "lora", forge=False) == [("hashes-addnet", "lora/x", "AddNet")]
+    assert webui_hashes.titles(path, "lora", forge=True) == [("hashes-addnet", "lora/x", "SHA256")]
+    assert webui_hashes.titles(tmp_path / "x.pt", "lora", forge=False) == [("hashes", "lora/x", "SHA256")]
+    assert webui_hashes.titles(tmp_path / "e.pt", "embedding") == [("hashes", "textual_inversion/e", "SHA256")]
+
+
+def _lora(host, name="style.safetensors"):
+    """A small real safetensors file, with its whole-file SHA-256 and A1111's addnet hash."""
+    header = b'{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}'
+    tail = bytes(range(16)) * 100
+    path = _model(host, "Lora", name, len(header).to_bytes(8, "little") + header + tail)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest(), hashlib.sha256(tail).hexdigest()
 
 
 def test_our_hash_is_written_back_after_a_download(host):
@@ -220,6 +232,50 @@ def test_our_hash_is_written_back_after_a_download(host):
     assert entry == {"mtime": path.stat().st_mtime, "sha256": sha.lower(), "size": path.stat().st_size}
 
 
+def test_a1111_gets_the_addnet_hash_of_a_lora_and_forge_the_whole_file_hash(host, monkeypatch):
+    """A1111 keys LoRA safetensors by the SHA-256 after the header: the hasher keeps it whole (AutoV3 is
+    its first 12 characters), so the one pass that makes AutoV3 also fills A1111's cache."""
+    from modules import cache
+
+    from civitai_companion.library.hash_batch import hash_files
+    from civitai_companion.library.hashing import scan_kinds
+
+    path, whole, addnet = _lora(host)
+    with HashCache() as ours:
+        result = hash_files([path], ["SHA256"], cache=ours, also=lambda p: scan_kinds("lora"))[path]
+    assert result["AddNet"] == addnet.upper() and result["AutoV3"] == addnet.upper()[:12]
+    monkeypatch.setattr(webui_hashes, "_forge", lambda: False)
+    assert webui_hashes.write_back(path, "lora")
+    assert cache.cache("hashes-addnet")["lora/style"]["sha256"] == addnet
+    monkeypatch.setattr(webui_hashes, "_forge", lambda: True)
+    assert webui_hashes.write_back(path, "lora")
+    assert cache.cache("hashes-addnet")["lora/style"]["sha256"] == whole
+
+
+def test_a_downloaded_lora_gets_its_addnet_hash_made_for_a1111(host, monkeypatch):
+    """A download is verified by its SHA-256 alone: A1111's addnet hash is made once, right after it."""
+    from modules import cache
+
+    path, whole, addnet = _lora(host)
+    monkeypatch.setattr(webui_hashes, "_forge", lambda: False)
+    with HashCache() as ours:
+        ours.put(path, {"SHA256": whole})  # what a verified download leaves in our cache
+    assert webui_hashes.write_back(path, "lora")
+    assert cache.cache("hashes-addnet")["lora/style"]["sha256"] == addnet  # never the whole-file hash
+    with HashCache() as ours:
+        assert ours.known(path)["AddNet"] == addnet.upper() and ours.known(path)["AutoV3"] == addnet.upper()[:12]
+
+
+def test_an_unhashed_file_is_not_read_for_the_webui(host, monkeypatch):
+    """Without our SHA-256 (no verified download, no scan), nothing is hashed or written for the WebUI."""
+    from modules import cache
+
+    path, _, _ = _lora(host)
+    monkeypatch.setattr(webui_hashes, "_forge", lambda: False)
+    assert not webui_hashes.write_back(path, "lora")
+    assert "lora/style" not in cache.cache("hashes-addnet")
+
+
 def test_webui_hashes_seed_our_cache(host):
     from modules import cache
 
@@ -230,6 +286,39 @@ def test_webui_hashes_seed_our_cache(host):
     assert webui_hashes.import_known() == 1
     with HashCache() as ours:
         assert ours.known(path)["SHA256"] == sha.upper()
+    assert webui_hashes.import_known() == 0  # known now: not asked again
+
+
+def test_a_scan_seeds_from_the_webui_and_gives_its_hashes_back(host, monkeypatch):
+    """Around a scan in the WebUI: A1111's addnet hash of a LoRA spares the scan the second pass (only
+    the SHA-256 is read), and the checkpoint the WebUI had not hashed gets our SHA-256 afterwards."""
+    from modules import cache
+
+    from civitai_companion.library import hashing
+    from civitai_companion.library.scanner import find_model_files, scan
+
+    monkeypatch.setattr(webui_hashes, "_forge", lambda: False)
+    lora, whole, addnet = _lora(host)
+    cache.cache("hashes-addnet")["lora/style"] = {"mtime": lora.stat().st_mtime, "sha256": addnet}
+    checkpoint = _model(host, "Stable-diffusion", "base.safetensors")
+    asked = []
+    real_hash_file = hashing.hash_file
+
+    def spy(path, kinds, **kw):
+        asked.append((Path(path).name, tuple(kinds)))
+        return real_hash_file(path, kinds, **kw)
+
+    monkeypatch.setattr("civitai_companion.library.hash_batch.hash_file", spy)
+    entries = find_model_files(A1111Layout().scan_folders())
+    webui_hashes.import_known(entries)
+    scan(entries, offline=True, index=False, sidecars=False)
+    webui_hashes.export_known(entries)
+    assert ("style.safetensors", ("SHA256", "AutoV1", "AutoV2")) in asked
+    sha = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert cache.cache("hashes")["checkpoint/base.safetensors"]["sha256"] == sha
+    assert cache.cache("hashes-addnet")["lora/style"]["sha256"] == addnet  # unchanged: it was right
+    with HashCache() as ours:
+        assert ours.known(lora)["SHA256"] == whole.upper()
 
 
 # -- install.py -------------------------------------------------------------------------------------------

@@ -207,6 +207,7 @@ class Jobs:
             entries = find_model_files(folders)
             with self._lock:
                 job.files = len(entries)
+            _hook(service.before_scan, entries)
             preview_mask = service.setting("preview_nsfw_level") or 1
             # The scanner records what it finds in the state dir's library index, which the Library view reads.
             report = scan(entries, client=service.job_client, host=service.host,
@@ -225,6 +226,17 @@ class Jobs:
             job.errors = report.count("error")
             job.state = "cancelled" if report.cancelled else "done"
             job.finished = time.time()
+        _hook(service.after_scan, entries)
+
+
+def _hook(hook, entries) -> None:
+    """A host's scan hook is a shortcut: its failure is logged, never the scan's."""
+    if hook is None:
+        return
+    try:
+        hook(entries)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("Civitai Companion: the host's scan hook failed: %s", exc)
 
 
 def _int(text: str) -> int | None:

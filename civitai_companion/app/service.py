@@ -10,6 +10,7 @@ in the job threads of :mod:`.jobs`, so their routes return at once.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -73,13 +74,17 @@ class _SettingsClient(CivitaiClient):
 class AppService:
     """The app's operations. ``layout_factory(subfolder_template=, subfolders=)`` gives the host's layout
     with the user's options; ``on_file_added(path, kind)`` tells the host a model file appeared (so it can
-    refresh its lists)."""
+    refresh its lists); ``before_scan(entries)`` and ``after_scan(entries)`` run in the scan's thread around
+    each library scan (a host seeds our hash cache from its own, and takes ours back)."""
 
     def __init__(self, *, layout_factory: Callable[..., Any], settings: SettingsStore, host: str = "standalone",
                  on_file_added: Callable[[Path, str], None] | None = None, library: LibraryView | None = None,
-                 state_dir: str | None = None, start_jobs: bool = True) -> None:
+                 state_dir: str | None = None, start_jobs: bool = True,
+                 before_scan: Callable[[list], None] | None = None,
+                 after_scan: Callable[[list], None] | None = None) -> None:
         self.host = host
         self.on_file_added = on_file_added
+        self.before_scan, self.after_scan = before_scan, after_scan
         self._store = settings
         self._settings = settings_mod.clean(settings.load())
         self._settings_lock = threading.RLock()  # a store may read a setting while it saves
@@ -321,14 +326,16 @@ class AppService:
         }
 
     def _installed(self, model: Model) -> list[dict]:
-        rows: list[dict] = []
-        for version in model.model_versions:
-            if version.id is not None:
-                rows.extend(self.library_view.by_version(version.id))
-        return rows
+        """The index's rows of this model's files that are still on disk (a file deleted by hand keeps
+        its row until the next scan; it must not read "Downloaded")."""
+        return [row for version in model.model_versions for row in self._on_disk(version)]
+
+    def _on_disk(self, version: ModelVersion) -> list[dict]:
+        rows = self.library_view.by_version(version.id) if version.id is not None else []
+        return [row for row in rows if os.path.isfile(row.get("path") or "")]
 
     def _version(self, model: Model, version: ModelVersion, preview: int) -> dict:
-        local = self.library_view.by_version(version.id) if version.id is not None else []
+        local = self._on_disk(version)
         by_sha = {(r.get("sha256") or "").upper(): r.get("path") for r in local}
         files = []
         for f in version.files:

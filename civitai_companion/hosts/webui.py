@@ -329,12 +329,6 @@ def host_name() -> str:
         return "a1111"
 
 
-def start_thread(target: Callable[[], None], name: str) -> threading.Thread:
-    thread = threading.Thread(target=target, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
 # -- the tab, the service, the mount ------------------------------------------------------------------
 MOUNT_HTML = (
     '<div class="civitai-companion-bar"><label>Send words to '
@@ -365,8 +359,11 @@ def get_service():
         if _service is None:
             from ..app.service import AppService
 
+            from . import webui_hashes
+
             _service = AppService(layout_factory=running_layout, settings=OptsSettingsStore(),
-                                  host=host_name(), on_file_added=on_file_added)
+                                  host=host_name(), on_file_added=on_file_added,
+                                  before_scan=webui_hashes.import_known, after_scan=webui_hashes.export_known)
         return _service
 
 
@@ -378,11 +375,12 @@ def running_layout(**options) -> Any:
 
 
 def on_file_added(path: Path, kind: str) -> None:
-    """After a download: the WebUI lists the file at once and does not hash it again."""
-    refresh_lists(kind)
+    """After a download: the WebUI does not hash the file again, and lists it at once (with its hash, as
+    the hash goes into the WebUI's cache before the list is read again)."""
     from . import webui_hashes
 
     webui_hashes.write_back(Path(path), kind)
+    refresh_lists(kind)
 
 
 def on_app_started(demo, app) -> None:
@@ -391,8 +389,5 @@ def on_app_started(demo, app) -> None:
 
     service = get_service()
     app.mount(PREFIX, LoginRequired(create_app(service), auth_for(app)))
-    from . import webui_hashes
-
-    start_thread(webui_hashes.import_known, "civitai-companion-hashes")
     if _modules().opts.data.get(OPT + "scan_on_start"):
         service.start_scan({})  # a job thread of its own: the WebUI's start does not wait for it

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .. import config, safe_json
-from .hashing import ALL_KINDS, normalize_kinds
+from .hashing import ADDNET, ALL_KINDS, KNOWN_KINDS, normalize_kinds
 from .sqlite_file import GuardedSQLite
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,8 @@ class HashCache(GuardedSQLite):
                 known["SHA256"] = sha
         if known.get("SHA256"):
             known.setdefault("AutoV2", known["SHA256"][:10])
+        if known.get(ADDNET):
+            known.setdefault("AutoV3", known[ADDNET][:12])
         return known
 
     def put(self, path: str | os.PathLike, hashes: dict[str, str | None], *, stat_result=None) -> None:
@@ -217,7 +219,7 @@ class HashCache(GuardedSQLite):
             if st is None:
                 log.debug("not caching hashes of %s: it is gone or not a regular file", name)
                 continue
-            clean = {k: (v.upper() if isinstance(v, str) else None) for k, v in hashes.items() if k in ALL_KINDS}
+            clean = {k: (v.upper() if isinstance(v, str) else None) for k, v in hashes.items() if k in KNOWN_KINDS}
             rows.append((name, *_key(st), clean))
         if not rows:
             return
@@ -286,4 +288,4 @@ def _decode(text: str) -> dict[str, str | None]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items() if k in ALL_KINDS and (v is None or isinstance(v, str))}
+    return {k: v for k, v in data.items() if k in KNOWN_KINDS and (v is None or isinstance(v, str))}

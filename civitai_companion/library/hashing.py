@@ -21,11 +21,16 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 ALL_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2", "AutoV3", "CRC32", "BLAKE3")
+# Not one of Civitai's kinds: the whole SHA-256 of a safetensors file's tensor bytes, of which AutoV3 is the
+# first 12 characters. A1111 keys its LoRA hash cache by it ("addnet hash"); it costs nothing beside AutoV3.
+ADDNET = "AddNet"
+KNOWN_KINDS: tuple[str, ...] = (*ALL_KINDS, ADDNET)
 # What a library scan computes. Identity is the SHA-256 (AutoV2 is its prefix, AutoV1 reads 64 KiB);
 # AutoV3 is a second full SHA-256 pass over a safetensors file, so only LoRAs (and files named on the
 # command line, whose kind is not known) get it: A1111's legacy LoRA hash and kohya's
 # ``sshs_model_hash`` are AutoV3. CRC32 and BLAKE3 are for ``hash`` and on demand.
 SCAN_KINDS: tuple[str, ...] = ("SHA256", "AutoV1", "AutoV2")
+TAIL_KINDS = frozenset({"AutoV3", ADDNET})  # kinds read from the tensor bytes after a safetensors header
 AUTOV3_SCAN_KINDS = frozenset({"lora", None})
 MIB = 1024 * 1024
 AUTOV1_OFFSET = 0x100000
@@ -49,18 +54,18 @@ class HashError(OSError):
 
 
 def normalize_kinds(kinds: str | Iterable[str]) -> tuple[str, ...]:
-    """Civitai's spelling of each requested kind, in :data:`ALL_KINDS` order (case-insensitive input)."""
-    by_lower = {k.lower(): k for k in ALL_KINDS}
+    """Civitai's spelling of each requested kind, in :data:`KNOWN_KINDS` order (case-insensitive input)."""
+    by_lower = {k.lower(): k for k in KNOWN_KINDS}
     unknown = [k for k in ([kinds] if isinstance(kinds, str) else kinds) if str(k).lower() not in by_lower]
     if unknown:
         raise ValueError(f"unknown hash kind {unknown[0]!r}; choose from {', '.join(ALL_KINDS)}")
     wanted = {by_lower[str(k).lower()] for k in ([kinds] if isinstance(kinds, str) else kinds)}
-    return tuple(k for k in ALL_KINDS if k in wanted)
+    return tuple(k for k in KNOWN_KINDS if k in wanted)
 
 
 def scan_kinds(kind: str | None) -> tuple[str, ...]:
     """The kinds a scan computes for a file of this layout kind (see :data:`SCAN_KINDS`)."""
-    return (*SCAN_KINDS, "AutoV3") if kind in AUTOV3_SCAN_KINDS else SCAN_KINDS
+    return (*SCAN_KINDS, "AutoV3", ADDNET) if kind in AUTOV3_SCAN_KINDS else SCAN_KINDS
 
 
 def safetensors_data_offset(head: bytes, size: int) -> int | None:
@@ -135,7 +140,7 @@ class _Plan:
     @property
     def limit(self) -> int | None:
         """How far the file must be read: None for all of it (also when AutoV3 is not decided yet)."""
-        if "AutoV3" in self.kinds and not self.head_seen:
+        if TAIL_KINDS & set(self.kinds) and not self.head_seen:
             return None
         ends = [f.end for f in self.feeds]
         return max(ends) if ends and None not in ends else (None if self.feeds else 0)
@@ -145,7 +150,7 @@ class _Plan:
         import hashlib
 
         self.head_seen = True
-        offset = safetensors_data_offset(head, self.size) if "AutoV3" in self.kinds else None
+        offset = safetensors_data_offset(head, self.size) if TAIL_KINDS & set(self.kinds) else None
         if offset is not None:
             self.v3 = hashlib.sha256()
             share = (self.size - offset) / max(self.size, 1)
@@ -167,6 +172,7 @@ class _Plan:
             "AutoV2": lambda: self.sha.hexdigest()[:10],
             "AutoV1": lambda: self.v1 and self.v1.hexdigest()[:8],
             "AutoV3": lambda: self.v3 and self.v3.hexdigest()[:12],
+            ADDNET: lambda: self.v3 and self.v3.hexdigest(),
             "CRC32": lambda: self.crc.value.to_bytes(4, "little").hex(),
             "BLAKE3": lambda: self.b3.hexdigest(),
         }
