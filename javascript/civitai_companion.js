@@ -82,15 +82,32 @@
         return true;
     }
 
+    // Go to txt2img / img2img as the WebUI's own "Send to" buttons do (its switch_to_* helpers).
+    function showTab(tab) {
+        var helper = window["switch_to_" + tab];
+        if (typeof helper === "function") return helper();
+        var buttons = root().querySelectorAll("#tabs button");
+        for (var i = 0; i < buttons.length; i++) {
+            if (buttons[i].textContent.trim().toLowerCase() === tab) return buttons[i].click();
+        }
+    }
+
     function onSend(event) {
         var detail = event.detail || {};
         if (!detail.text) return;
         var tab = target();
-        var done = detail.kind === "parameters" ? pasteParameters(tab, detail.text)
+        var parameters = detail.kind === "parameters";
+        var done = parameters ? pasteParameters(tab, detail.text)
             : addToPrompt(tab, detail.text, detail.kind === "negative");
-        if (done) {
-            event.preventDefault();
-            status("Added to the " + tab + (detail.kind === "negative" ? " negative prompt" : " prompt"));
+        if (!done) return;
+        event.preventDefault();
+        status(parameters ? "Parameters sent to " + tab
+            : "Added to the " + tab + (detail.kind === "negative" ? " negative prompt" : " prompt"));
+        if (parameters) {
+            // The whole set of fields changed: show them, as the WebUI's PNG Info does.
+            var app = event.target;
+            if (app && typeof app.closeModel === "function") app.closeModel();
+            showTab(tab);
         }
     }
 
@@ -103,20 +120,39 @@
         return String(p || "").replace(/\\/g, "/").toLowerCase();
     }
 
+    var PAGE = 5000;  // the library route's largest page; a big library takes a few requests
+
+    function libraryPage(offset, byPath) {
+        var url = new URL("api/library", base());
+        url.searchParams.set("status", "resolved");
+        url.searchParams.set("limit", String(PAGE));
+        url.searchParams.set("offset", String(offset));
+        return fetch(url.href, {credentials: "same-origin"})
+            .then(function (r) { return r.ok ? r.json() : {}; })
+            .then(function (body) {
+                var rows = (body && body.items) || [];
+                rows.forEach(function (row) { if (row && row.path) byPath[normPath(row.path)] = row; });
+                var next = offset + rows.length;
+                return rows.length && next < (body.total || 0) ? libraryPage(next, byPath) : byPath;
+            });
+    }
+
     function loadLibrary() {
         if (library) return library;
-        library = fetch(new URL("api/library", base()).href, {credentials: "same-origin"})
-            .then(function (r) { return r.ok ? r.json() : []; })
-            .then(function (body) {
-                var rows = Array.isArray(body) ? body : (body && (body.items || body.rows)) || [];
-                var byPath = {};
-                rows.forEach(function (row) { if (row && row.path) byPath[normPath(row.path)] = row; });
-                return byPath;
-            })
-            .catch(function () { return {}; });
-        setTimeout(function () { library = null; }, 60000);  // a later page sees new downloads
+        var byPath = {};
+        var loaded = library = libraryPage(0, byPath).catch(function () { return byPath; });
+        // The app says when its downloads and scans finish; this catches what others changed (the CLI).
+        setTimeout(function () { if (library === loaded) library = null; }, 60000);
         return library;
     }
+
+    var stale = false;  // controls already on cards were made from an older library
+
+    document.addEventListener("civitai-companion:library", function () {
+        library = null;
+        stale = true;
+        schedule();
+    });
 
     function words(row) {
         var list = row && Array.isArray(row.trainedWords) ? row.trainedWords : [];
@@ -130,8 +166,7 @@
             if (tabs[i].textContent.trim() === "Civitai") { tabs[i].click(); break; }
         }
         var app = root().querySelector("civitai-companion");
-        if (app) app.dispatchEvent(new CustomEvent("civitai-companion:open",
-            {detail: {modelId: row.modelId, versionId: row.modelVersionId}}));
+        if (app && typeof app.openModel === "function") app.openModel(row.modelId, row.modelVersionId);
     }
 
     function decorate(card, tab, byPath) {
@@ -141,7 +176,7 @@
         var buttons = card.querySelector(".button-row");
         if (!row || !row.modelId || !buttons) return;
         var add = document.createElement("div");
-        add.className = "civitai-companion-card card-button" + (row.newerVersionId ? " has-update" : "");
+        add.className = "civitai-companion-card card-button";
         add.title = (words(row) ? "Add trigger words: " + words(row) : "No trigger words") +
             " (Shift-click: open in the Civitai tab)" + (row.newerVersionId ? " - a newer version exists" : "");
         add.textContent = "C";
@@ -152,6 +187,19 @@
             else addToPrompt(tab, words(row), false);
         });
         buttons.insertBefore(add, buttons.firstChild);
+        if (row.newerVersionId) {
+            // The button row shows only on hover; the update dot is on the card itself, always in sight.
+            var dot = document.createElement("div");
+            dot.className = "civitai-companion-update";
+            dot.title = "A newer version is on Civitai (click: open it in the Civitai tab)";
+            dot.setAttribute("role", "button");
+            dot.addEventListener("click", function (event) {
+                event.stopPropagation();
+                event.preventDefault();
+                openInTab({modelId: row.modelId, modelVersionId: row.newerVersionId});
+            });
+            card.appendChild(dot);
+        }
     }
 
     function decorateAll() {
@@ -163,8 +211,14 @@
             });
         });
         if (!containers.length) return;
+        var fresh = stale;
+        stale = false;
         loadLibrary().then(function (byPath) {
             containers.forEach(function (pair) {
+                if (fresh) {
+                    pair[1].querySelectorAll(".civitai-companion-card, .civitai-companion-update")
+                        .forEach(function (el) { el.remove(); });
+                }
                 pair[1].querySelectorAll(".card").forEach(function (card) {
                     try { decorate(card, pair[0], byPath); } catch (e) { /* a card we do not know */ }
                 });
@@ -182,9 +236,11 @@
         try { decorateAll(); } catch (e) { /* the WebUI's DOM differs: no card controls */ }
     }
 
-    new MutationObserver(function () {
+    function schedule() {
         if (!scheduled) { scheduled = true; setTimeout(scan, 200); }
-    }).observe(document, {childList: true, subtree: true});
+    }
+
+    new MutationObserver(schedule).observe(document, {childList: true, subtree: true});
 
     window.civitaiCompanion = {appendUnique: appendUnique};
 })();

@@ -1,5 +1,6 @@
 """The "Civitai" tab in a real browser, on a page built with real Gradio (3.41.2 as in A1111, 4.40.0 as
-in Forge) with A1111's prompt box ids: a trained word clicked in the app lands in #txt2img_prompt.
+in Forge) with A1111's prompt box ids: a trained word clicked in the app lands in #txt2img_prompt,
+parameters go through #paste, and an Extra Networks card of a scanned file gets its control and update dot.
 
 The page runs in the Gradio venv (tests/in_gradio/webui_page.py); the browser is Debian's Chromium.
 javascript/civitai_companion.js is added as A1111 adds it: a classic script that runs before the page.
@@ -13,8 +14,10 @@ import select
 import socket
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_harness import APP, browser, new_page, shot  # noqa: F401
 
@@ -69,7 +72,7 @@ def webui_page(request, tmp_path_factory):
                 line = proc.stdout.readline()
                 lines.append(line)
                 if line.startswith("READY "):
-                    yield line.split()[1]
+                    yield SimpleNamespace(url=line.split()[1], fake=fake, root=tmp_path / "webui")
                     break
             if proc.poll() is not None:
                 pytest.fail("the page server stopped:\n" + "".join(lines))
@@ -95,6 +98,7 @@ def _open_tab(page, url):
     page.add_init_script(WEBUI_HELPERS)
     page.add_init_script(path=str(ROOT / "javascript" / "civitai_companion.js"))
     page.goto(url)
+    page.add_style_tag(path=str(ROOT / "style.css"))  # A1111 links every extension's style.css
     page.locator("button", has_text=re.compile(r"^\s*Civitai\s*$")).first.click()
     page.wait_for_function("!!customElements.get('civitai-companion')")
 
@@ -112,7 +116,7 @@ def _prompt(page, tab):
 
 def test_clicking_a_trained_word_fills_the_txt2img_prompt(webui_page, new_page):
     page = new_page()
-    _open_tab(page, webui_page)
+    _open_tab(page, webui_page.url)
     _open_model(page, "Pastel Raven")
     chip = page.locator(f"{APP} [data-words] button.chip", has_text=WORD).first
     chip.click()
@@ -125,7 +129,7 @@ def test_clicking_a_trained_word_fills_the_txt2img_prompt(webui_page, new_page):
 
 def test_the_user_picks_img2img(webui_page, new_page):
     page = new_page()
-    _open_tab(page, webui_page)
+    _open_tab(page, webui_page.url)
     page.locator("select[name='civitai-companion-target']").select_option("img2img")
     _open_model(page, "Pastel Raven")
     page.locator(f"{APP} [data-words] button.chip", has_text=WORD).first.click()
@@ -135,7 +139,7 @@ def test_the_user_picks_img2img(webui_page, new_page):
 
 def test_appending_keeps_what_the_user_typed(webui_page, new_page):
     page = new_page()
-    _open_tab(page, webui_page)
+    _open_tab(page, webui_page.url)
     page.locator("button", has_text=re.compile(r"^\s*txt2img\s*$")).first.click()
     _prompt(page, "txt2img").fill("a raven, Pastel_Raven_Lora")
     page.locator("button", has_text=re.compile(r"^\s*Civitai\s*$")).first.click()
@@ -148,3 +152,64 @@ def test_appending_keeps_what_the_user_typed(webui_page, new_page):
     }""")
     assert result is False  # handled: the app shows no copy box
     assert _prompt(page, "txt2img").input_value() == "a raven, Pastel_Raven_Lora, night sky"
+
+
+def test_parameters_go_through_paste_and_show_txt2img(webui_page, new_page):
+    page = new_page()
+    _open_tab(page, webui_page.url)
+    _open_model(page, "Pastel Raven")
+    expect(page.locator(f"{APP} dialog[open]")).to_be_visible()
+    handled = page.evaluate("""() => gradioApp().querySelector('civitai-companion').dispatchEvent(
+        new CustomEvent('civitai-companion:send', {bubbles: true, composed: true, cancelable: true,
+            detail: {text: 'a raven\\nNegative prompt: blurry\\nSteps: 23, Sampler: Euler a', kind: 'parameters'}}))""")
+    assert handled is False
+    expect(page.locator("#txt2img_steps textarea, #txt2img_steps input").first).to_have_value("23")  # #paste ran
+    expect(_prompt(page, "txt2img")).to_be_visible()  # the WebUI's txt2img tab is shown
+    expect(page.locator(f"{APP} dialog[open]")).to_have_count(0)  # and the model panel closed
+
+
+def _scan(page):
+    started = page.evaluate("""() => fetch('civitai-companion/api/library/scan', {method: 'POST',
+        headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.json())""")
+    page.wait_for_function("""(id) => fetch('civitai-companion/api/jobs').then(r => r.json())
+        .then(j => j.scans.some(s => s.id === id && s.state === 'done'))""", arg=started["id"], polling=200)
+
+
+def test_an_extra_networks_card_gets_trigger_words_and_an_update_dot(webui_page, new_page):
+    """A LoRA whose newer version is on Civitai, scanned: its card's control adds the trained words, its
+    dot opens the newer version in the Civitai tab; a card of a file we do not know gets nothing."""
+    model = webui_page.fake.add_model(name="Card Lora", versions=2, trained_words=["card_word"])
+    newest, older = model["modelVersions"][0], model["modelVersions"][1]
+    folder = webui_page.root / "models" / "Lora"
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = folder / "card_lora.safetensors"
+    mine.write_bytes(webui_page.fake.file_bytes(older["files"][0]["id"]))
+    page = new_page()
+    _open_tab(page, webui_page.url)
+    _scan(page)
+    page.locator("button", has_text=re.compile(r"^\s*txt2img\s*$")).first.click()
+    page.evaluate("""([known, stranger]) => {
+        const cards = gradioApp().querySelector('#txt2img_lora_cards');
+        for (const [name, path] of [['card_lora', known], ['stranger', stranger]]) {
+            const card = document.createElement('div');
+            card.className = 'card';
+            card.style.cssText = 'position: relative; width: 8em; height: 10em';
+            card.dataset.name = name;
+            card.innerHTML = '<div class="button-row"><div class="copy-path-button card-button"></div></div>';
+            card.querySelector('.copy-path-button').setAttribute('data-clipboard-text', path);
+            cards.appendChild(card);
+        }
+    }""", [str(mine), str(folder / "stranger.safetensors")])
+    control = page.locator("#txt2img_lora_cards .card[data-name=card_lora] .civitai-companion-card")
+    # The cards came before the app's next look at its jobs: the control follows the scan's end.
+    expect(control).to_have_count(1, timeout=20_000)
+    expect(page.locator("#txt2img_lora_cards .card[data-name=stranger] .civitai-companion-card")).to_have_count(0)
+    control.click()
+    assert _prompt(page, "txt2img").input_value() == "card_word"
+    dot = page.locator("#txt2img_lora_cards .card[data-name=card_lora] .civitai-companion-update")
+    expect(dot).to_have_count(1)
+    shot(page, "webui-card-control")
+    dot.click()
+    dialog = page.locator(f"{APP} dialog[open]")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("location.hash") == f"#civitai-model/{model['id']}/{newest['id']}"

@@ -1,5 +1,6 @@
 """A WebUI-like page on a real Gradio, for the browser test: txt2img/img2img prompt boxes and a #paste
-button with A1111's element ids, the extension's "Civitai" tab, and the app mounted from on_app_started.
+button with A1111's element ids (it reads the steps from the prompt, as A1111 reads the whole infotext), an
+empty Lora cards page, the extension's "Civitai" tab, and the app mounted from on_app_started.
 
 Run with a Gradio venv's python: ``python tests/in_gradio/webui_page.py PORT DATA_DIR``. It prints
 ``READY <url>`` and serves until its stdin closes. The WebUI's modules are the shims in tests/shims/.
@@ -8,6 +9,7 @@ Run with a Gradio venv's python: ``python tests/in_gradio/webui_page.py PORT DAT
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -22,6 +24,11 @@ class _Patch:
     @staticmethod
     def setitem(mapping, key, value):
         mapping[key] = value
+
+
+def _steps(infotext: str) -> str:
+    match = re.search(r"(?:^|[\n,])\s*Steps:\s*(\d+)", infotext or "")
+    return match.group(1) if match else ""
 
 
 def main(port: int, data_dir: str) -> None:
@@ -41,10 +48,15 @@ def main(port: int, data_dir: str) -> None:
             for name in ("txt2img", "img2img"):
                 with gr.TabItem(name, id=name, elem_id="tab_" + name):
                     with gr.Row(elem_id=name + "_toprow"):
-                        gr.Textbox(label="Prompt", elem_id=name + "_prompt", lines=3)
+                        prompt = gr.Textbox(label="Prompt", elem_id=name + "_prompt", lines=3)
                         gr.Textbox(label="Negative prompt", elem_id=name + "_neg_prompt", lines=2)
                     with gr.Row(elem_id=name + "_tools"):
-                        gr.Button("Read parameters", elem_id="paste")
+                        paste = gr.Button("Read parameters", elem_id="paste")
+                    # A1111's #paste reads the infotext in the prompt into the fields; here, its steps.
+                    steps = gr.Textbox(label="Sampling steps", elem_id=name + "_steps")
+                    paste.click(fn=_steps, inputs=[prompt], outputs=[steps])
+                    # An Extra Networks page as A1111 lays it out; the test puts cards into it.
+                    gr.HTML(f'<div id="{name}_lora_cards" class="extra-network-cards"></div>')
             for interface, label, ifid in tabs:
                 with gr.TabItem(label, id=ifid, elem_id="tab_" + ifid):
                     interface.render()

@@ -12,6 +12,8 @@ import { LibraryView } from "./views/library.js";
 import { SettingsView } from "./views/settings.js";
 
 const MODEL_HASH = /^#civitai-model\/(\d+)(?:\/(\d+))?$/;
+/** Sent (bubbling out of the shadow root) when a download or scan has finished. */
+export const LIBRARY_EVENT = "civitai-companion:library";
 const ACTIVE = new Set(["queued", "running"]);
 let sheet = null;  // one stylesheet shared by every instance
 
@@ -236,6 +238,12 @@ class CivitaiCompanion extends HTMLElement {
     this.downloadCount.textContent = String(active);
     for (const view of Object.values(this.views)) if (view.jobsChanged) view.jobsChanged(this.jobs);
     if (this.model.jobsChanged) this.model.jobsChanged(this.jobs);
+    // A download or scan finished: the host page may show library state too (the WebUI's cards).
+    const finished = new Set([...this.jobs.downloads, ...this.jobs.scans].filter((j) => j.state === "done").map((j) => j.id));
+    if (this._finished && [...finished].some((id) => !this._finished.has(id))) {
+      this.dispatchEvent(new CustomEvent(LIBRARY_EVENT, { bubbles: true, composed: true }));
+    }
+    this._finished = finished;
   }
 
   // ---- theme ----------------------------------------------------------------------------------------
