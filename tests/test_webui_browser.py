@@ -213,3 +213,23 @@ def test_an_extra_networks_card_gets_trigger_words_and_an_update_dot(webui_page,
     dialog = page.locator(f"{APP} dialog[open]")
     expect(dialog).to_be_visible()
     assert page.evaluate("location.hash") == f"#civitai-model/{model['id']}/{newest['id']}"
+
+
+CONTRAST = """(el) => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const s = getComputedStyle(el);
+    const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_primary_buttons_are_readable_on_gradios_theme(webui_page, new_page):
+    """Gradio's --button-primary-text-color belongs to its pale primary gradient: on our accent-filled
+    buttons it was orange on orange, and white on Gradio's orange is 2.8:1."""
+    page = new_page()
+    _open_tab(page, webui_page.url)
+    search = page.locator(f"{APP} button.primary").first
+    expect(search).to_be_visible()
+    assert page.evaluate(CONTRAST, search.element_handle()) >= 4.5  # WCAG AA for text

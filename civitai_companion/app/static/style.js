@@ -11,7 +11,10 @@ export const CSS = `
   --cc-muted: var(--body-text-color-subdued, var(--descrip-text, light-dark(#5b6472, #9ca3af)));
   --cc-border: var(--border-color-primary, var(--border-color, light-dark(#d6dae0, #374151)));
   --cc-accent: var(--color-accent, var(--p-primary-color, light-dark(#2563eb, #60a5fa)));
-  --cc-on-accent: var(--button-primary-text-color, var(--p-primary-contrast-color, light-dark(#ffffff, #0b1220)));
+  /* Filled controls: the host's accent darkened until white reads on it (Gradio's orange is 2.8:1 with
+     white, and its --button-primary-text-color belongs to its pale gradient, not to the accent). */
+  --cc-accent-fill: color-mix(in srgb, var(--cc-accent) 76%, black);
+  --cc-on-accent: #ffffff;
   --cc-accent-soft: var(--color-accent-soft, light-dark(#e8efff, #1e2a44));
   --cc-input: var(--input-background-fill, var(--comfy-input-bg, light-dark(#ffffff, #161c27)));
   --cc-link: var(--link-text-color, var(--p-primary-color, light-dark(#1d4ed8, #93b4ff)));
@@ -36,7 +39,7 @@ button {
   padding: 5px 10px; cursor: pointer; white-space: nowrap;
 }
 button:hover { border-color: var(--cc-accent); }
-button.primary { background: var(--cc-accent); border-color: var(--cc-accent); color: var(--cc-on-accent); }
+button.primary { background: var(--cc-accent-fill); border-color: var(--cc-accent-fill); color: var(--cc-on-accent); }
 button:disabled { opacity: .55; cursor: default; }
 input, select, textarea {
   background: var(--cc-input); border: 1px solid var(--cc-border); border-radius: 6px; padding: 5px 8px;
@@ -59,7 +62,7 @@ nav.tabs button {
 }
 nav.tabs button[aria-selected="true"] { color: var(--cc-fg); border-bottom-color: var(--cc-accent); font-weight: 600; }
 .count { display: inline-block; min-width: 18px; padding: 0 5px; margin-left: 4px; border-radius: 9px;
-  background: var(--cc-accent); color: var(--cc-on-accent); font-size: 11px; text-align: center; }
+  background: var(--cc-accent-fill); color: var(--cc-on-accent); font-size: 11px; text-align: center; }
 .view { padding: 10px; }
 
 form.search { display: flex; flex-direction: column; gap: 8px; margin-bottom: 10px; }
@@ -119,7 +122,7 @@ dialog.model::backdrop { background: rgb(0 0 0 / .55); }
 .model .version { display: flex; flex-direction: column; gap: 14px; }
 .model h3 { margin: 0 0 6px; font-size: 14px; }
 .versions { display: flex; gap: 4px; flex-wrap: wrap; }
-.versions button[aria-selected="true"] { background: var(--cc-accent); border-color: var(--cc-accent); color: var(--cc-on-accent); }
+.versions button[aria-selected="true"] { background: var(--cc-accent-fill); border-color: var(--cc-accent-fill); color: var(--cc-on-accent); }
 .chips { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; }
 .chip { border-radius: 14px; padding: 3px 10px; background: var(--cc-accent-soft); font-family: ui-monospace, monospace;
   font-size: 12px; overflow-wrap: anywhere; white-space: normal; text-align: left; }
