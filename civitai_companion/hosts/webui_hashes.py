@@ -183,7 +183,7 @@ def import_known(entries: Iterable | None = None, *, layout=None, cache=None) ->
         return 0
     own = cache is None
     cache = cache or HashCache()
-    added = 0
+    found = []
     try:
         for entry in todo:
             if entry.status != "pending":
@@ -193,18 +193,19 @@ def import_known(entries: Iterable | None = None, *, layout=None, cache=None) ->
                 continue  # nothing the WebUI could add
             new = {k: v for k, v in read(entry.path, entry.kind).items() if not known.get(k)}
             if new:
-                cache.put(entry.path, new)
-                added += 1
+                found.append((entry.path, new, None))
+        cache.put_many(found)  # one transaction: a first seeding may bring thousands
     finally:
         if own:
             cache.close()
-    if added:
-        log.info("Civitai Companion: reused the hashes the WebUI had already computed for %d files", added)
-    return added
+    if found:
+        log.info("Civitai Companion: reused the hashes the WebUI had already computed for %d files", len(found))
+    return len(found)
 
 
 def export_known(entries: Iterable, *, cache=None) -> int:
-    """After a scan: the hashes we know of ``entries`` into the WebUI's cache where it lacks them."""
+    """After a scan: the hashes we know of ``entries`` into the WebUI's cache where it lacks them; returns
+    for how many files the WebUI's cache now holds ours."""
     from ..library.hash_cache import HashCache
 
     own = cache is None
