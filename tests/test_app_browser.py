@@ -403,3 +403,42 @@ def test_progress_of_running_download_and_scan_with_cancel(serve, new_page):
     with page.expect_request(lambda r: r.method == "DELETE" and r.url.endswith("/api/library/scan/s1")):
         scan.locator("button", has_text="Cancel scan").click()
     expect(scan).to_be_visible()
+
+
+def test_the_gallery_pages_through_all_pictures(serve, fake_civitai, new_page):
+    """The version lists a few pictures; "More pictures" follows the images endpoint's cursor to the end."""
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    expect = _expect()
+    model = fake_civitai.add_model(name="Gallery Lora")
+    other = fake_civitai.add_model(name="Other Gallery Lora")
+    running = serve()
+    page = new_page()
+    asked = []
+
+    def images(route):  # the real first page, then a second one (another model's pictures) behind a cursor
+        query = parse_qs(urlsplit(route.request.url).query)
+        asked.append(query.get("cursor", [None])[0])
+        url = route.request.url
+        if asked[-1]:
+            url = url.replace(str(model["modelVersions"][0]["id"]), str(other["modelVersions"][0]["id"]))
+            url = url.split("&cursor=")[0]
+        body = route.fetch(url=url).json()
+        body["nextCursor"] = None if asked[-1] else "page-2"
+        route.fulfill(body=json.dumps(body), headers={"Content-Type": "application/json"})
+
+    page.route(re.compile(r".*/civitai-companion/api/images\?.*"), images)
+    open_app(page, running, fragment=f"#civitai-model/{model['id']}")
+    dialog = page.locator(f"{APP} dialog[open]")
+    shots = dialog.locator(".gallery figure.shot")
+    more = dialog.locator("button[data-more-images]")
+    expect(more).to_be_visible()
+    first = shots.count()
+    assert first >= 1 and asked == [None]
+    more.scroll_into_view_if_needed()
+    shot(page, "model-gallery-more")
+    more.click()
+    expect(more).to_be_hidden()
+    assert asked == [None, "page-2"]
+    expect(shots).to_have_count(first + len(other["modelVersions"][0]["images"]))

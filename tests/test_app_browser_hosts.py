@@ -90,7 +90,6 @@ def test_works_under_comfyuis_strict_csp(serve, fake_civitai, new_page):
     assert display == "flex"
     loaded = page.locator(f"{APP} article.card .thumb img[src]").first
     expect(loaded).to_be_visible()
-    # decode() settles once the picture is really there (a CSP refusal would reject it).
     # decode() settles once a picture is really there (a CSP refusal rejects it; so does a video's URL,
     # which the fake cannot turn into a still, hence any of them).
     width = page.locator(f"{APP} article.card .thumb img[src]").evaluate_all(

@@ -209,22 +209,43 @@ export class ModelView {
   gallery(version) {
     const section = h("section", {}, h("h3", { text: "Gallery" }));
     const grid = h("div", { class: "gallery" });
-    section.append(grid);
+    const more = h("button", { type: "button", text: "More pictures", "data-more-images": "", hidden: true });
+    section.append(grid, h("div", { class: "row", style: { marginTop: "8px" } }, more));
     const images = version.images || [];
-    if (images.length) this.addShots(grid, version, images);
-    const missingMeta = !images.length || images.some((i) => !i.meta);
-    if (missingMeta) {
-      const wanted = version.id;
-      api("images", { query: [["modelVersionId", version.id], ["nsfw", this.app.settings?.nsfw_level]] }).then((page) => {
-        if (!this.version || this.version.id !== wanted) return;
-        clear(grid);
+    const shown = new Set();
+    const add = (list) => {
+      const fresh = list.filter((i) => i.url && !shown.has(i.url));
+      for (const i of fresh) shown.add(i.url);
+      this.addShots(grid, version, fresh);
+    };
+    add(images);
+    // The version lists a few pictures, without their parameters; the images endpoint pages through all.
+    let cursor = null;
+    let first = true;
+    const load = () => {
+      more.disabled = true;
+      const query = [["modelVersionId", version.id], ["nsfw", this.app.settings?.nsfw_level]];
+      if (cursor) query.push(["cursor", cursor]);
+      api("images", { query }).then((page) => {
+        if (!this.version || this.version.id !== version.id) return;
         const items = (page && page.items) || [];
-        this.addShots(grid, version, items.length ? items : images);
-        if (!items.length && !images.length) grid.append(h("div", { class: "muted", text: "No pictures." }));
+        if (first && items.length) { clear(grid); shown.clear(); }  // the same pictures, with parameters
+        add(first && !items.length ? images : items);
+        first = false;
+        cursor = (page && page.nextCursor) || null;
+        more.hidden = !cursor;
+        more.disabled = false;
+        if (!shown.size) grid.append(h("div", { class: "muted", text: "No pictures." }));
       }, (error) => {
-        if (!images.length) grid.append(h("div", { class: "error", text: oneLine(error) }));
+        more.disabled = false;
+        more.hidden = !first && !cursor;
+        // The version's own pictures stand when only their parameters could not be fetched.
+        if (!first || !shown.size) grid.append(h("div", { class: "error", text: oneLine(error) }));
       });
-    }
+    };
+    more.addEventListener("click", load);
+    if (!images.length || images.some((i) => !i.meta)) load();
+    else more.hidden = false;  // all shown have parameters: the rest comes when asked for
     return section;
   }
 
