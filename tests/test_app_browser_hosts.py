@@ -3,6 +3,7 @@ sidebar that re-appends the element, ComfyUI's strict CSP, and A1111's hidden ta
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.browser_harness import APP, browser, cards, new_page, open_app, serve, shot, tab  # noqa: F401
@@ -144,3 +145,18 @@ def test_in_comfyui_a_version_is_sent_to_the_graph_as_its_air(serve, fake_civita
     assert len(sent) == 1 and sent[0]["kind"] == "resource"
     assert re.fullmatch(r"(urn:air:.*:)?civitai:\d+@\d+", sent[0]["text"]) and sent[0]["ref"]["air"] == sent[0]["text"]
     assert sent[0]["ref"]["versionId"] and "token" not in str(sent[0]).lower()
+    # Cards and "Add to workflow" can be dragged onto the graph: they carry the reference, never the token.
+    drag = """(el) => { const data = new DataTransfer();
+        el.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+        return {draggable: el.draggable, ref: data.getData('application/x-civitai-companion'),
+                text: data.getData('text/plain')}; }"""
+    button = page.evaluate(drag, dialog.locator("button[data-add-node]").element_handle())
+    assert button["draggable"] and json.loads(button["ref"])["air"] == sent[0]["text"] == button["text"]
+    page.keyboard.press("Escape")
+    page.locator(f"{APP} input[name=query]").press("Enter")  # cards drawn again, now inside ComfyUI
+    expect(cards(page).first).to_be_visible()
+    card = page.evaluate(drag, cards(page).first.element_handle())
+    ref = json.loads(card["ref"])
+    model_id = int(cards(page).first.get_attribute("data-model-id"))
+    assert card["draggable"] and ref["modelId"] == model_id and ref["versionId"] and ref["type"]
+    assert card["text"] == f"civitai:{model_id}@{ref['versionId']}" and "token" not in card["ref"].lower()

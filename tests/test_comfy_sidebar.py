@@ -3,7 +3,8 @@ ComfyUI's front end: ``app`` with ``extensionManager``, ``api``, LiteGraph's ``c
 
 The harness serves the entry script at ComfyUI's extension path and a stand-in ``<civitai-companion>`` at
 the pack's static route, so what is tested is the glue: the tab, one element re-appended on every render,
-"send" turned into nodes or prompt text, and trained words shown after a node runs.
+"send" and cards dropped on the canvas turned into nodes or prompt text, and trained words shown after a
+node runs.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ STUB_APP = """
 const tabs = [];
 const graph = { nodes: [], add(node) { this.nodes.push(node); }, setDirtyCanvas() {} };
 const toasts = [];
+const canvasEl = document.getElementById("graph-canvas");
 export const app = {
-  graph, canvas: { visible_area: [-100, 50, 1000, 600], selected_nodes: {} },
+  graph, canvasEl,
+  canvas: { visible_area: [-100, 50, 1000, 600], selected_nodes: {}, canvas: canvasEl,
+            convertEventToCanvasOffset: (e) => [e.clientX * 2 - 100, e.clientY * 2 + 50] },  // zoom 0.5, offset
   extensionManager: { registerSidebarTab(tab) { tabs.push(tab); }, toast: { add(t) { toasts.push(t); } } },
   extensions: [], refreshed: 0,
   refreshComboInNodes() { this.refreshed += 1; },
@@ -66,6 +70,7 @@ window.moduleLoads = (window.moduleLoads || 0) + 1;
 PAGE = """<!doctype html><html><body>
 <textarea id="prompt" class="comfy-multiline-input">a lighthouse</textarea>
 <div id="sidebar" style="width:312px;height:600px"></div>
+<canvas id="graph-canvas" width="600" height="400"></canvas>
 <script>
   window.LiteGraph = { createNode(type) {
     const widgets = [];
@@ -290,3 +295,41 @@ def test_after_a_civitai_node_runs_its_words_show_and_the_reference_becomes_an_a
 def test_a_file_added_by_the_app_refreshes_comfyuis_lists(page):
     page.evaluate("() => window.harnessApi.emit('civitai-companion.file-added', {name: 'x.safetensors'})")
     assert page.evaluate("() => window.harness.app.refreshed") == 1
+
+
+DROP = """([target, types]) => {
+  // ComfyUI's own drop handler (files, URLs) listens on the document: it must not see our drags.
+  window.hostDrops = window.hostDrops || 0;
+  if (!window.hostListening) { document.addEventListener("drop", () => window.hostDrops++); window.hostListening = true; }
+  const data = new DataTransfer();
+  for (const [type, value] of Object.entries(types)) data.setData(type, value);
+  const el = document.querySelector(target);
+  const rect = el.getBoundingClientRect();
+  const at = { clientX: rect.left + 100, clientY: rect.top + 40, bubbles: true, cancelable: true, dataTransfer: data };
+  const over = new DragEvent("dragover", at);
+  el.dispatchEvent(over);
+  const drop = new DragEvent("drop", at);
+  el.dispatchEvent(drop);
+  return { overAccepted: over.defaultPrevented, dropHandled: drop.defaultPrevented, hostDrops: window.hostDrops,
+           x: rect.left + 100, y: rect.top + 40 };
+}"""
+CARD = {"application/x-civitai-companion": '{"modelId": 12, "versionId": 34, "type": "LORA"}',
+        "text/plain": "civitai:12@34"}
+
+
+def test_a_card_dropped_on_the_canvas_becomes_a_loader_node_where_it_fell(page):
+    open_tab(page)
+    result = page.evaluate(DROP, ["#graph-canvas", CARD])
+    nodes = page.evaluate("() => window.harness.app.graph.nodes.map(n => ({type: n.type, pos: n.pos,"
+                          " reference: n.widgets.find(w => w.name === 'reference').value}))")
+    assert result["overAccepted"] and result["dropHandled"] and result["hostDrops"] == 0
+    assert nodes == [{"type": "CivitaiLoraLoader", "reference": "civitai:12@34",
+                      "pos": [result["x"] * 2 - 100, result["y"] * 2 + 50]}]
+
+
+def test_other_drops_are_left_to_comfyui(page):
+    open_tab(page)
+    elsewhere = page.evaluate(DROP, ["#prompt", CARD])  # our drag, but not onto the graph
+    a_file = page.evaluate(DROP, ["#graph-canvas", {"text/uri-list": "https://example.invalid/workflow.png"}])
+    assert not elsewhere["dropHandled"] and not a_file["dropHandled"] and a_file["hostDrops"] == 2
+    assert page.evaluate("() => window.harness.app.graph.nodes.length") == 0

@@ -9,6 +9,7 @@ import { api } from "../../scripts/api.js";
 
 const MODULE_PATH = "/civitai-companion/static/companion.js";
 const SEND_EVENT = "civitai-companion:send";
+const DRAG_TYPE = "application/x-civitai-companion"; // as the app's cards set it
 const FILE_ADDED_EVENT = "civitai-companion.file-added";
 const WORDS_WIDGET = "trained words";
 const LOADER_FOR = { lora: "CivitaiLoraLoader", locon: "CivitaiLoraLoader", dora: "CivitaiLoraLoader",
@@ -47,18 +48,59 @@ function newNodePosition() {
   return [100 + step, 100 + step];
 }
 
-function addReferenceNode(ref) {
+function addReferenceNode(ref, pos = null) {
   const reference = airOf(ref);
   const type = nodeTypeFor(ref);
   const node = reference && globalThis.LiteGraph?.createNode(type);
   if (!node) return false;
   const widget = node.widgets?.find((w) => w.name === "reference");
   if (widget) widget.value = reference;
-  node.pos = newNodePosition();
+  node.pos = pos || newNodePosition();
   app.graph.add(node);
   app.graph.setDirtyCanvas?.(true, true);
   toast("success", `${node.title || type}: ${reference}`);
   return true;
+}
+
+// A card or "Add to workflow" dragged from the app onto the graph: a loader node where it was dropped.
+// Listening in the capture phase keeps ComfyUI's own drop handler (files, URLs) from seeing our drag.
+function onCanvas(event) {
+  const canvas = app.canvasEl || app.canvas?.canvas;
+  return Boolean(canvas) && (event.target === canvas || canvas.contains?.(event.target));
+}
+
+function ours(event) {
+  return Array.from(event.dataTransfer?.types || []).includes(DRAG_TYPE) && onCanvas(event);
+}
+
+function graphPosition(event) {
+  const canvas = app.canvas;
+  if (typeof canvas?.convertEventToCanvasOffset === "function") return canvas.convertEventToCanvasOffset(event);
+  if (typeof app.clientPosToCanvasPos === "function") return app.clientPosToCanvasPos([event.clientX, event.clientY]);
+  return null;
+}
+
+function onDragOver(event) {
+  if (!ours(event)) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  event.dataTransfer.dropEffect = "copy";
+}
+
+function onDrop(event) {
+  if (!ours(event)) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  let ref = null;
+  try {
+    ref = JSON.parse(event.dataTransfer.getData(DRAG_TYPE));
+  } catch {
+    return;
+  }
+  const pos = graphPosition(event);
+  if (!ref || typeof ref !== "object" || !addReferenceNode(ref, pos && [Number(pos[0]), Number(pos[1])])) {
+    toast("warn", "That card has no version to add.");
+  }
 }
 
 function selectedTextArea() {
@@ -141,6 +183,8 @@ app.registerExtension({
       if (event.target instanceof HTMLTextAreaElement) lastTextArea = event.target;
     });
     api.addEventListener(FILE_ADDED_EVENT, () => app.refreshComboInNodes?.());
+    window.addEventListener("dragover", onDragOver, true);
+    window.addEventListener("drop", onDrop, true);
   },
   beforeRegisterNodeDef(nodeType, nodeData) {
     if (!String(nodeData?.name || "").startsWith("Civitai")) return;

@@ -16,6 +16,20 @@ export function send(element, { text, kind = "prompt", ref = {} }) {
   return !notHandled;
 }
 
+/** What a card carries when dragged onto a host's canvas (ComfyUI turns it into a loader node). */
+export const DRAG_TYPE = "application/x-civitai-companion";
+
+/** Make `element` draggable as a resource: its reference as JSON, and as plain text for anything else. */
+export function draggableResource(element, ref) {
+  element.draggable = true;
+  element.addEventListener("dragstart", (event) => {
+    const clean = cleanRef(ref);
+    event.dataTransfer.setData(DRAG_TYPE, JSON.stringify(clean));
+    event.dataTransfer.setData("text/plain", clean.air || (clean.modelId ? `civitai:${clean.modelId}@${clean.versionId}` : ""));
+    event.dataTransfer.effectAllowed = "copy";
+  });
+}
+
 function cleanRef(ref) {
   const out = {};
   for (const key of ["modelId", "versionId", "air", "type", "fileName"]) {

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h, append, clear, formatBytes, formatDate, oneLine, baseName } from "../dom.js";
 import { thumbBox } from "../media.js";
+import { draggableResource } from "../send.js";
 
 const PARAM_NAMES = [["steps", "Steps"], ["sampler", "Sampler"], ["cfgScale", "CFG scale"], ["seed", "Seed"],
   ["Size", "Size"], ["clipSkip", "Clip skip"], ["Model", "Model"]];
@@ -149,9 +150,11 @@ export class ModelView {
   useInGraph(version) {
     if (this.app.hostName !== "comfyui" || version.id == null) return null;
     const air = version.air || `civitai:${this.data.id}@${version.id}`;
-    return h("div", { class: "row" }, h("button", { type: "button", "data-add-node": "", text: "Add to workflow",
-      title: "Add a loader node for this version; ComfyUI downloads it on the server when the graph runs",
-      on: { click: () => this.app.send({ text: air, kind: "resource", ref: { ...this.ref(version), air } }) } }));
+    const button = h("button", { type: "button", "data-add-node": "", text: "Add to workflow",
+      title: "Add a loader node for this version (or drag this button onto the graph); ComfyUI downloads it on the server when the graph runs",
+      on: { click: () => this.app.send({ text: air, kind: "resource", ref: { ...this.ref(version), air } }) } });
+    draggableResource(button, { ...this.ref(version), air });
+    return h("div", { class: "row" }, button);
   }
 
   words(version) {

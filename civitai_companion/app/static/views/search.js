@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { h, clear, formatCount, oneLine, onActivate } from "../dom.js";
 import { thumbBox } from "../media.js";
+import { draggableResource } from "../send.js";
 
 export const TYPES = ["Checkpoint", "LORA", "LoCon", "DoRA", "TextualInversion", "Hypernetwork", "VAE",
   "Controlnet", "Upscaler", "MotionModule", "TextEncoder", "Detection", "Poses", "Wildcards", "Workflows", "Other"];
@@ -240,6 +241,11 @@ export class SearchView {
           installed.length ? h("span", { class: "badge ok", "data-badge": "installed", text: "installed" }) : null,
           card.update ? h("span", { class: "badge warn", "data-badge": "update", text: "update available" }) : null)));
     onActivate(el, () => this.app.openModel(card.id));
+    const latest = Array.isArray(card.versions) && card.versions[0];
+    if (this.app.hostName === "comfyui" && latest && latest.id != null) {
+      draggableResource(el, { modelId: card.id, versionId: latest.id, type: card.type });
+      el.title = `${card.name || ""} (drag onto the graph for a loader node of ${latest.name || "the latest version"})`;
+    }
     return el;
   }
 }
