@@ -12,6 +12,20 @@ import requests
 
 from civitai_companion.app.routes import API_PREFIX
 
+POLLS = 3000  # rounds of 10 ms: a bound on waiting, not a speed assertion
+
+
+def wait(fetch, done):
+    """``fetch()`` again every 10 ms until ``done(value)``; fails with the last value after POLLS rounds."""
+    pause = threading.Event()
+    value = None
+    for _ in range(POLLS):
+        value = fetch()
+        if done(value):
+            return value
+        pause.wait(0.01)
+    raise AssertionError(f"still waiting: {value}")
+
 
 @dataclass
 class RunningApp:

@@ -8,34 +8,21 @@ import threading
 from pathlib import Path
 
 
-from tests.app_harness import app, make_service, start_app  # noqa: F401 - app is a fixture
-
-POLLS = 3000  # rounds of 10 ms: a bound on waiting, not a speed assertion
-
-
-def _wait(fetch, done):
-    pause = threading.Event()
-    for _ in range(POLLS):
-        value = fetch()
-        if done(value):
-            return value
-        pause.wait(0.01)
-    raise AssertionError(f"still waiting: {value}")
-
+from tests.app_harness import app, make_service, start_app, wait  # noqa: F401 - app is a fixture
 
 def download_state(app, job_id):
     return next(d for d in app.get("downloads").json() if d["id"] == job_id)
 
 
 def wait_for_download(app, job_id, states=("done", "failed", "cancelled")):
-    return _wait(lambda: download_state(app, job_id), lambda d: d["state"] in states)
+    return wait(lambda: download_state(app, job_id), lambda d: d["state"] in states)
 
 
 def wait_for_scan(app, scan_id):
     def fetch():
         return next(s for s in app.get("jobs").json()["scans"] if s["id"] == scan_id)
 
-    return _wait(fetch, lambda s: s["state"] in ("done", "failed", "cancelled"))
+    return wait(fetch, lambda s: s["state"] in ("done", "failed", "cancelled"))
 
 
 def sha256(path) -> str:
@@ -140,7 +127,7 @@ def test_the_queue_outlives_the_service(fake_civitai, monkeypatch, tmp_path):
     first = make_service(tmp_path)
     running = start_app(first)
     job = running.send("POST", "downloads", {"versionId": version["id"]}).json()["id"]
-    _wait(lambda: download_state(running, job), lambda d: d["state"] == "running" and d["bytes"] > 100_000)
+    wait(lambda: download_state(running, job), lambda d: d["state"] == "running" and d["bytes"] > 100_000)
     running.stop()
     first.close()
     saved = json.loads((tmp_path / "state" / "downloads.json").read_text())

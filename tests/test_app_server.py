@@ -8,16 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import requests
 
 from civitai_companion.cli import build_parser
+from tests.app_harness import wait
 
 ROOT = Path(__file__).resolve().parents[1]
-POLLS = 3000
 
 
 class UiProcess:
@@ -41,17 +40,6 @@ class UiProcess:
         out, err = self.proc.communicate(timeout=60)
         self.session.close()
         return self.proc.returncode, self.first_line + out + err
-
-
-def wait(fetch, done):
-    pause = threading.Event()
-    value = None
-    for _ in range(POLLS):
-        value = fetch()
-        if done(value):
-            return value
-        pause.wait(0.01)
-    raise AssertionError(f"still waiting: {value}")
 
 
 @pytest.fixture

@@ -55,6 +55,11 @@ def _check_choice(key: str, name: str | None, reference: str | None) -> bool | s
     return f"choose a file from models/{key} or give a Civitai reference (version id, AIR or URL)"
 
 
+def _change_key(name: str | None, reference: str | None) -> str:
+    """What decides whether a loader runs again: the reference's version, else the local file's name."""
+    return runtime.reference_key(reference) if (reference or "").strip() else f"file:{name}"
+
+
 def _local_model(key: str, name: str, reference: str) -> runtime.LocalModel:
     """The file a loader loads: the reference's (downloaded when missing) or the chosen local file."""
     kind = {"loras": "lora", "checkpoints": "checkpoint"}[key]
@@ -217,7 +222,7 @@ class CivitaiLoraLoader:
 
     @classmethod
     def IS_CHANGED(cls, lora_name=None, reference=None, **_):
-        return runtime.reference_key(reference) if (reference or "").strip() else f"file:{lora_name}"
+        return _change_key(lora_name, reference)
 
     def load_lora(self, model, clip, lora_name, reference, strength_model, strength_clip):
         import comfy.sd
@@ -257,7 +262,7 @@ class CivitaiCheckpointLoader:
 
     @classmethod
     def IS_CHANGED(cls, ckpt_name=None, reference=None, **_):
-        return runtime.reference_key(reference) if (reference or "").strip() else f"file:{ckpt_name}"
+        return _change_key(ckpt_name, reference)
 
     def load_checkpoint(self, ckpt_name, reference):
         import comfy.sd
